@@ -1,0 +1,3 @@
+"""inboxbridge: sync conversations from every outside channel into the Wix Inbox."""
+
+__version__ = "0.1.0"
