@@ -163,9 +163,7 @@ class InboundEvent(BaseModel):
         """The provider's id when it gave one, otherwise a hash of the event's canonical content."""
         if self.external_id:
             return f"id:{self.external_id}"
-        canonical = orjson.dumps(
-            self.model_dump(mode="json", exclude={"raw"}), option=orjson.OPT_SORT_KEYS
-        )
+        canonical = orjson.dumps(self.model_dump(mode="json", exclude={"raw"}), option=orjson.OPT_SORT_KEYS)
         return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
     def to_json(self) -> bytes:

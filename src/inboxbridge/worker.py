@@ -1,0 +1,326 @@
+"""The delivery loop: claims events from the store, runs the Wix flow for each, records the outcome.
+
+Many customers are served at once (``concurrency``), one event at a time per customer, oldest first: the store's
+claim guarantees it, across processes too. Every step is driven by rows in the store, so a crash anywhere loses
+nothing: an expired lease makes the event claimable again, and a send whose outcome was unknown is reconciled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from inboxbridge.config import RetrySettings, WorkerSettings
+from inboxbridge.pipeline import DeliveryFailed, NoContactError, Pipeline, Posted
+from inboxbridge.store import AttemptRecord, ClaimedEvent, LeaseLost, SendState, Store, StoreUnavailable
+from inboxbridge.tenants import TenantDirectory
+from inboxbridge.wix import WixError, WixPermanentError, WixRetryableError
+
+__all__ = ["RetrySchedule", "Worker"]
+
+log = structlog.get_logger("inboxbridge.worker")
+
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """Exponential backoff with jitter: ``base * 2**n`` capped at ``max_delay``; give up once the nominal delays
+    add up to ``give_up_after`` (about 24 hours by default)."""
+
+    base: float
+    max_delay: float
+    give_up_after: float
+
+    @classmethod
+    def from_settings(cls, settings: RetrySettings) -> RetrySchedule:
+        """The schedule the settings describe."""
+        return cls(settings.base_seconds, settings.max_delay_seconds, settings.give_up_after_seconds)
+
+    def nominal(self, tries: int) -> float:
+        """The delay after the ``tries``-th failed try (1-based), before jitter."""
+        return float(min(self.max_delay, self.base * 2 ** min(tries - 1, 60)))
+
+    def elapsed(self, tries: int) -> float:
+        """The nominal time spent waiting after ``tries`` failed tries."""
+        return sum(self.nominal(n) for n in range(1, tries + 1))
+
+    def delay(self, tries: int, retry_after: float | None, rng: random.Random) -> float | None:
+        """Seconds until the next try after ``tries`` failures, or None when it is time to give up.
+
+        Half the nominal delay is fixed and half random, so retries of many events spread out; a Retry-After
+        from Wix is a floor.
+        """
+        if self.elapsed(tries - 1) >= self.give_up_after:
+            return None
+        nominal = self.nominal(tries)
+        delay = nominal / 2 + rng.uniform(0, nominal / 2)
+        return max(delay, retry_after or 0.0)
+
+
+@dataclass
+class _Outcome:
+    kind: str
+    detail: str
+    wix: WixError | None = None
+    retry_after: float | None = None
+
+
+class Worker:
+    """Claims and delivers events until stopped. One per process is enough; it runs ``concurrency`` at once."""
+
+    def __init__(
+        self,
+        store: Store,
+        tenants: TenantDirectory,
+        pipeline: Pipeline,
+        settings: WorkerSettings,
+        *,
+        worker_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.tenants = tenants
+        self.pipeline = pipeline
+        self.settings = settings
+        self.schedule = RetrySchedule.from_settings(settings.retry)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll (called after an ingest in the same process)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set, then finish in-flight work for up to the shutdown grace period and
+        hand back the rest (their leases are released, so another worker takes them at once)."""
+        log.info("worker started", worker_id=self.worker_id, concurrency=self.settings.concurrency)
+        store_down_since: float | None = None
+        try:
+            while not stop.is_set():
+                free = self.settings.concurrency - len(self._tasks)
+                claimed: list[ClaimedEvent] = []
+                if free > 0:
+                    try:
+                        claimed = await self.store.claim(self.worker_id, free, self.settings.lease_seconds)
+                        store_down_since = None
+                    except StoreUnavailable as exc:
+                        if store_down_since is None:
+                            store_down_since = time.monotonic()
+                            log.error("store unavailable; claiming paused", error=str(exc))
+                for item in claimed:
+                    task = asyncio.create_task(self._handle(item), name=f"deliver-{item.event_id}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                if claimed and len(claimed) == free:
+                    continue
+                await self._idle(stop)
+        finally:
+            await self._drain()
+            log.info("worker stopped", worker_id=self.worker_id)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for new work, a free slot, a stop, or the poll interval, whichever comes first."""
+        self._wake.clear()
+        waiters: set[asyncio.Future[object]] = {
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(stop.wait()),
+        }
+        if len(self._tasks) >= self.settings.concurrency:
+            waiters.add(
+                asyncio.ensure_future(asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED))
+            )
+        try:
+            await asyncio.wait(
+                waiters, timeout=self.settings.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _drain(self) -> None:
+        if not self._tasks:
+            return
+        pending = set(self._tasks)
+        _, late = await asyncio.wait(pending, timeout=self.settings.shutdown_grace_seconds)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+
+    async def _handle(self, claimed: ClaimedEvent) -> None:
+        started = self.store.now()
+        heartbeat = asyncio.create_task(self._keep_lease(claimed))
+        try:
+            outcome, posted = await self._deliver(claimed)
+        except asyncio.CancelledError:
+            await self._release(claimed)
+            raise
+        finally:
+            heartbeat.cancel()
+        try:
+            await self._record(claimed, started, outcome, posted)
+        except LeaseLost:
+            log.warning("lease lost; another worker took the event over", event_id=claimed.event_id)
+        except StoreUnavailable as exc:
+            # The lease will expire and the event be tried again; a possible send is reconciled then.
+            log.error("could not record a delivery outcome", event_id=claimed.event_id, error=str(exc))
+
+    async def _keep_lease(self, claimed: ClaimedEvent) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.store.extend_lease(
+                    claimed.event_id, claimed.lease_token, self.settings.lease_seconds
+                )
+            except (LeaseLost, StoreUnavailable) as exc:
+                log.warning("could not extend a lease", event_id=claimed.event_id, error=str(exc))
+
+    async def _release(self, claimed: ClaimedEvent) -> None:
+        with contextlib.suppress(LeaseLost, StoreUnavailable):
+            await asyncio.shield(self.store.release(claimed.event_id, claimed.lease_token))
+
+    async def _deliver(self, claimed: ClaimedEvent) -> tuple[_Outcome | DeliveryFailed, list[Posted]]:
+        event = claimed.event
+        tenant = self.tenants.get(event.tenant)
+        if tenant is None:
+            return _Outcome("dead", f"tenant {event.tenant!r} is no longer configured"), []
+        unsure_since: datetime | None = None
+        if claimed.send_state is SendState.UNKNOWN:
+            unsure_since = claimed.sending_started_at or event.occurred_at
+
+        async def before_send(conversation_id: str) -> None:
+            await self.store.mark_sending(
+                claimed.event_id, claimed.lease_token, conversation_id=conversation_id
+            )
+
+        try:
+            posted = await self.pipeline.deliver(
+                tenant.site,
+                event,
+                policy=tenant.policy,
+                delivery=tenant.delivery(event.source),
+                before_send=before_send,
+                unsure_since=unsure_since,
+            )
+        except DeliveryFailed as failed:
+            return failed, failed.posted
+        return _Outcome("delivered", ""), posted
+
+    async def _record(
+        self,
+        claimed: ClaimedEvent,
+        started: datetime,
+        outcome: _Outcome | DeliveryFailed,
+        posted: list[Posted],
+    ) -> None:
+        finished = self.store.now()
+        conversation_id = posted[-1].conversation_id if posted else claimed.conversation_id
+        message_id = posted[-1].message_id if posted else None
+        fields = {
+            "event_id": claimed.event_id,
+            "tenant": claimed.event.tenant,
+            "source": claimed.event.source,
+            "tries": claimed.attempts + 1,
+            "duration_ms": round((finished - started).total_seconds() * 1000, 1),
+        }
+        if isinstance(outcome, _Outcome) and outcome.kind == "delivered":
+            found = bool(posted) and all(p.already_there for p in posted)
+            await self.store.ack(
+                claimed.event_id,
+                claimed.lease_token,
+                attempt=AttemptRecord(
+                    started_at=started,
+                    finished_at=finished,
+                    outcome="already_delivered" if found else "delivered",
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    detail=_describe_posted(posted),
+                ),
+                conversation_id=conversation_id,
+                message_id=message_id,
+            )
+            self.delivered += 1
+            log.info(
+                "delivered", conversation_id=conversation_id, message_id=message_id, found=found, **fields
+            )
+            return
+        decision = outcome if isinstance(outcome, _Outcome) else _classify(outcome.cause)
+        wix = decision.wix
+        attempt = AttemptRecord(
+            started_at=started,
+            finished_at=finished,
+            outcome="dead" if decision.kind == "dead" else "retry",
+            wix_status=wix.status if wix else None,
+            wix_code=wix.code if wix else None,
+            wix_message=wix.message if wix else None,
+            wix_request_id=wix.request_id if wix else None,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            detail=decision.detail,
+        )
+        delay = None
+        if decision.kind == "retry":
+            delay = self.schedule.delay(claimed.attempts + 1, decision.retry_after, self._rng)
+        if delay is None:
+            reason = decision.detail
+            if decision.kind == "retry":
+                reason = f"gave up after {claimed.attempts + 1} tries: {decision.detail}"
+            await self.store.dead_letter(
+                claimed.event_id, claimed.lease_token, attempt=attempt, reason=reason
+            )
+            log.warning("dead-lettered", reason=reason, **fields)
+            return
+        maybe_posted = isinstance(outcome, DeliveryFailed) and outcome.maybe_posted
+        unsure = maybe_posted or claimed.send_state is SendState.UNKNOWN
+        await self.store.retry(
+            claimed.event_id,
+            claimed.lease_token,
+            attempt=attempt,
+            next_attempt_at=finished + timedelta(seconds=delay),
+            error=decision.detail,
+            send_state=SendState.UNKNOWN if unsure else SendState.NONE,
+        )
+        log.info("retry scheduled", delay_s=round(delay, 2), error=decision.detail, **fields)
+
+
+def _classify(cause: BaseException) -> _Outcome:
+    """Retry what time can fix; dead-letter what it cannot, keeping Wix's own words."""
+    if isinstance(cause, NoContactError):
+        return _Outcome("dead", str(cause))
+    if isinstance(cause, WixRetryableError):
+        return _Outcome("retry", _describe_wix(cause), wix=cause, retry_after=cause.retry_after)
+    if isinstance(cause, WixPermanentError):
+        return _Outcome("dead", _describe_wix(cause), wix=cause)
+    if isinstance(cause, StoreUnavailable | LeaseLost):
+        return _Outcome("retry", f"{type(cause).__name__}: {cause}")
+    log.error("unexpected error while delivering", error=repr(cause), exc_info=cause)
+    return _Outcome("retry", f"unexpected error: {type(cause).__name__}: {cause}")
+
+
+def _describe_wix(error: WixError) -> str:
+    parts = [f"Wix {error.status}" if error.status else type(error).__name__]
+    if error.code:
+        parts.append(error.code)
+    parts.append(error.message)
+    for violation in error.field_violations:
+        parts.append(f"{violation.field}: {violation.description}")
+    return " · ".join(part for part in parts if part)
+
+
+def _describe_posted(posted: list[Posted]) -> str:
+    return "; ".join(
+        f"contact {p.contact_id} → conversation {p.conversation_id}"
+        + (" (found, posted by an earlier try)" if p.already_there else "")
+        for p in posted
+    )
