@@ -7,6 +7,7 @@ Environment variables start with ``INBOXBRIDGE_`` and use ``__`` to reach into t
 from __future__ import annotations
 
 import tomllib
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -20,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from inboxbridge.sources import SourceConfig
@@ -66,7 +68,7 @@ class MissingContactPolicy(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class PolicySettings(_Strict):
@@ -198,6 +200,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        hide_input_in_errors=True,
     )
 
     database_url: str = "sqlite:///inboxbridge.db"
@@ -238,8 +241,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's values arrive as init arguments; the environment must win over them.
-        return (env_settings, init_settings)
+        # Command-line values (init arguments) win over the environment, which wins over the file.
+        return (init_settings, env_settings, _FileSource(settings_cls))
 
     def policy_for(self, tenant: str) -> PolicySettings:
         """The tenant's own policy if it has one, else the global one."""
@@ -250,6 +253,19 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """True when Wix is the built-in sandbox started by this process."""
         return self.wix.base_url == SANDBOX
+
+
+_FILE_DATA: ContextVar[dict[str, Any]] = ContextVar("inboxbridge_config_file", default={})  # noqa: B039
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The TOML file's values, read by ``load_settings`` (settings sources cannot take arguments)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return _FILE_DATA.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_DATA.get())
 
 
 def _check_slug(name: str, what: str) -> None:
@@ -273,13 +289,13 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"config file not found: {path}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    token = _FILE_DATA.set(data)
     try:
-        settings = Settings(**data)
-        if overrides:
-            settings = settings.model_copy(update=overrides)
+        return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from exc
-    return settings
+    finally:
+        _FILE_DATA.reset(token)
 
 
 def _describe(exc: ValidationError, path: Path | None) -> str:

@@ -1,0 +1,32 @@
+"""The ASGI app: webhook routes and health probes, over one :class:`~inboxbridge.service.Service`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from inboxbridge import __version__
+from inboxbridge.server import health, webhooks
+from inboxbridge.service import Service
+
+__all__ = ["create_app"]
+
+
+def create_app(service: Service) -> FastAPI:
+    """The app serving ``service``; starting the app (ASGI lifespan) starts the service, stopping stops it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(title="inboxbridge", version=__version__, lifespan=lifespan)
+    app.state.service = service
+    app.include_router(webhooks.router)
+    app.include_router(health.router)
+    return app

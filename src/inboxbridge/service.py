@@ -1,0 +1,104 @@
+"""The running service: store, Wix client, tenants, worker, and (on defaults) the built-in Wix sandbox.
+
+``Service`` is what ``inboxbridge serve`` starts; the HTTP app and the worker share one instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import structlog
+
+from inboxbridge.config import Settings
+from inboxbridge.pipeline import Pipeline
+from inboxbridge.sandbox import DEMO_API_KEY, DEMO_SITE_ID, SandboxConfig, SandboxServer, default_config
+from inboxbridge.store import Store
+from inboxbridge.tenants import TenantDirectory
+from inboxbridge.wix import ApiKeyAuth, Auth, WixClient
+from inboxbridge.worker import Worker
+
+__all__ = ["Service"]
+
+log = structlog.get_logger("inboxbridge.service")
+
+
+class Service:
+    """Everything one inboxbridge process runs. ``start`` opens and starts it, ``stop`` drains and closes."""
+
+    def __init__(self, settings: Settings, *, run_worker: bool = True, sandbox_database: str | None = None) -> None:
+        self.settings = settings
+        self.run_worker = run_worker
+        self._sandbox_database = sandbox_database
+        self.sandbox: SandboxServer | None = None
+        self._store: Store | None = None
+        self._wix: WixClient | None = None
+        self._tenants: TenantDirectory | None = None
+        self.worker: Worker | None = None
+        self._stop = asyncio.Event()
+        self._worker_task: asyncio.Task[None] | None = None
+
+    @property
+    def store(self) -> Store:
+        """The open store (after ``start``)."""
+        if self._store is None:
+            raise RuntimeError("the service is not started")
+        return self._store
+
+    @property
+    def tenants(self) -> TenantDirectory:
+        """The configured tenants (after ``start``)."""
+        if self._tenants is None:
+            raise RuntimeError("the service is not started")
+        return self._tenants
+
+    async def start(self) -> None:
+        """Open the store (migrating its schema), connect to Wix, and start the worker."""
+        settings = self.settings
+        base_url = settings.wix.base_url
+        default_auth: Auth | None = None
+        if settings.uses_sandbox:
+            self.sandbox = SandboxServer(self._sandbox_config()).start()
+            base_url = self.sandbox.url
+            default_auth = ApiKeyAuth(api_key=DEMO_API_KEY, site_id=DEMO_SITE_ID)
+            log.info("using the built-in Wix sandbox", url=base_url)
+        self._store = await Store.open(settings.database_url)
+        for name in settings.tenants:
+            await self._store.upsert_tenant(name)
+        self._wix = WixClient(
+            base_url,
+            timeout=settings.wix.timeout_seconds,
+            rate_limit_per_second=settings.wix.requests_per_minute / 60,
+            rate_limit_burst=settings.wix.burst,
+        )
+        self._tenants = TenantDirectory.build(settings, self._wix, default_auth=default_auth)
+        if self.run_worker:
+            self.worker = Worker(self._store, self._tenants, Pipeline(self._store), settings.worker)
+            self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="worker")
+        log.info("service started", tenants=self._tenants.names(), worker=self.run_worker)
+
+    def _sandbox_config(self) -> SandboxConfig:
+        config = default_config()
+        if self._sandbox_database:
+            Path(self._sandbox_database).parent.mkdir(parents=True, exist_ok=True)
+            config = config.model_copy(update={"database": self._sandbox_database})
+        return config
+
+    def wake_worker(self) -> None:
+        """Tell this process's worker that new events are waiting."""
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def stop(self) -> None:
+        """Finish or hand back in-flight deliveries, then close Wix connections, the store and the sandbox."""
+        self._stop.set()
+        if self._worker_task is not None:
+            await self._worker_task
+            self._worker_task = None
+        if self._wix is not None:
+            await self._wix.aclose()
+        if self._store is not None:
+            await self._store.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        log.info("service stopped")
