@@ -1,3 +1,7 @@
 """inboxbridge: sync conversations from every outside channel into the Wix Inbox."""
 
 __version__ = "0.1.0"
+
+from inboxbridge.api import InboxBridge  # noqa: E402
+
+__all__ = ["InboxBridge", "__version__"]
