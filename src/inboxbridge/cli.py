@@ -139,7 +139,9 @@ def send(
     email: Annotated[str | None, typer.Option(help="The customer's email.")] = None,
     phone: Annotated[str | None, typer.Option(help="The customer's phone, when no email is known.")] = None,
     activity: Annotated[bool, typer.Option("--activity", help="Post a MINIMAL activity line.")] = False,
-    outbound: Annotated[bool, typer.Option("--outbound", help="The business wrote it (default: the customer).")] = False,
+    outbound: Annotated[
+        bool, typer.Option("--outbound", help="The business wrote it (default: the customer).")
+    ] = False,
     url: Annotated[str | None, typer.Option(help="Link of an activity.")] = None,
     channel: Annotated[str | None, typer.Option(help="Channel badge, e.g. SMS.")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Deliver now and report the outcome.")] = True,
@@ -280,7 +282,9 @@ async def _demo(server: uvicorn.Server, service: Service, settings: Settings, ke
     async with httpx2.AsyncClient(timeout=10) as http:
         for hook in demo_webhooks():
             answer = await http.post(f"{base}/hooks/demo/{hook.source}", content=hook.body, headers=hook.headers)
-            console.print(f"  POST /hooks/demo/{hook.source:<8} → {answer.status_code}  {hook.summary}", highlight=False)
+            console.print(
+                f"  POST /hooks/demo/{hook.source:<8} → {answer.status_code}  {hook.summary}", highlight=False
+            )
         expected = len(demo_webhooks())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -290,7 +294,9 @@ async def _demo(server: uvicorn.Server, service: Service, settings: Settings, ke
             await asyncio.sleep(0.1)
         inbox = (await http.get(f"{sandbox_url}/_sandbox/sites/{DEMO_SITE_ID}/conversations")).json()
     counts = await service.store.counts("demo")
-    console.print(f"\ndelivered {counts['delivered']} of {expected}, dead {counts['dead']}, pending {counts['pending']}")
+    console.print(
+        f"\ndelivered {counts['delivered']} of {expected}, dead {counts['dead']}, pending {counts['pending']}"
+    )
     _print_inbox(inbox)
     if keep_running:
         console.print(f"\nOpen {sandbox_url}/ to see the Inbox. Ctrl-C to stop.", highlight=False)

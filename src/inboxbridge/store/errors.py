@@ -1,0 +1,45 @@
+"""Exceptions the store raises, so callers can answer without knowing the database underneath."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+
+__all__ = ["LeaseLost", "SchemaVersionError", "StoreError", "StoreUnavailable", "unavailable_on_failure"]
+
+
+class StoreError(Exception):
+    """Base class of the store's own errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not do what was asked (locked too long, disk full, read-only, connection lost).
+
+    Nothing of the failed call was stored; the HTTP layer answers 503 so the sender retries later.
+    """
+
+
+class LeaseLost(StoreError):
+    """The caller's lease on an event is gone: it expired and another worker took the event over, or ended."""
+
+
+class SchemaVersionError(StoreError):
+    """The database schema is missing, behind, or of a version this inboxbridge does not know."""
+
+
+@contextmanager
+def unavailable_on_failure(what: str) -> Iterator[None]:
+    """Turn a database failure inside the block into :class:`StoreUnavailable` naming ``what`` failed.
+
+    Integrity errors are left alone: they mean a bug in a query, not an unavailable database.
+    """
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (DBAPIError, SQLAlchemyTimeoutError, OSError) as exc:
+        detail = getattr(exc, "orig", None) or exc
+        raise StoreUnavailable(f"{what} failed: {detail}") from exc

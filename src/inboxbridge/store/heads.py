@@ -1,0 +1,64 @@
+"""Keeping ``queue_heads`` in step with ``events``.
+
+Every transaction that adds events or changes an undelivered event's status, retry time or lease rebuilds,
+before it commits, the head rows of the ordering keys it touched. A key's row names its head (the oldest
+pending or in-flight event by ``(occurred_at, id)``) and ``ready_at``: the head's next try if it is pending,
+its lease end if it is in flight, or, later than either, the end of a lease another event of the key still
+holds (a late event with an older timestamp must wait for the one in flight). ``ready_at`` does not depend on
+the current time, so a claim only has to compare it with now.
+
+The rebuild is set-based (a delete and an insert from a select), so a batch costs the same few statements as
+one event, and each key is one index step into ``ix_events_active_key`` and ``ix_events_in_flight_key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, Select, case, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxbridge.store.schema import events, is_active, is_status, queue_heads
+
+__all__ = ["rebuild_tenant", "refresh_for_events"]
+
+
+async def refresh_for_events(conn: AsyncConnection, event_ids: Collection[int]) -> None:
+    """Rebuild the head rows of the ordering keys of ``event_ids`` (whatever those events' status now)."""
+    if not event_ids:
+        return
+    keys = select(events.c.ordering_key).where(events.c.id.in_(list(event_ids))).distinct()
+    await _rebuild(conn, keys, queue_heads.c.ordering_key.in_(keys))
+
+
+async def rebuild_tenant(conn: AsyncConnection, tenant_id: str) -> None:
+    """Rebuild every head row of a tenant (after bulk status changes)."""
+    keys = select(events.c.ordering_key).where(events.c.tenant_id == tenant_id, is_active(events)).distinct()
+    await _rebuild(conn, keys, queue_heads.c.tenant_id == tenant_id)
+
+
+async def _rebuild(conn: AsyncConnection, key_query: Select[tuple[str]], stale: ColumnElement[bool]) -> None:
+    keys = key_query.subquery("keys")
+    candidate = events.alias("candidate")
+    head_id = (
+        select(candidate.c.id)
+        .where(candidate.c.ordering_key == keys.c.ordering_key, is_active(candidate))
+        .order_by(candidate.c.occurred_at, candidate.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    leased = events.alias("leased")
+    lease_end = (
+        select(func.max(leased.c.lease_expires_at))
+        .where(is_status(leased, "in_flight"), leased.c.ordering_key == keys.c.ordering_key)
+        .scalar_subquery()
+    )
+    head = events.alias("head")
+    head_ready = case((head.c.status == "pending", head.c.next_attempt_at), else_=head.c.lease_expires_at)
+    # A NULL lease_end (nothing in flight) compares as unknown, so the head's own time is taken.
+    ready_at = case((lease_end > head_ready, lease_end), else_=head_ready)
+    rows = select(keys.c.ordering_key, head.c.tenant_id, head.c.id, ready_at).select_from(
+        keys.join(head, head.c.id == head_id)
+    )
+    await conn.execute(delete(queue_heads).where(stale))
+    await conn.execute(queue_heads.insert().from_select(["ordering_key", "tenant_id", "event_id", "ready_at"], rows))

@@ -1,0 +1,195 @@
+"""The delivery queue on the events table: ingest, claim, and what a lease holder may do with an event."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxbridge.events import InboundEvent
+from inboxbridge.store import heads
+from inboxbridge.store.dialect import insert_ignore
+from inboxbridge.store.errors import LeaseLost
+from inboxbridge.store.models import AttemptRecord, ClaimedEvent, IngestResult, SendState
+from inboxbridge.store.schema import attempts, events, is_status, queue_heads, tenants
+
+__all__ = ["add_attempt", "claim", "ingest", "update_leased"]
+
+_DEDUPE_KEY = ("tenant_id", "source", "idempotency_key")
+# Rows per INSERT: 13 parameters each stays far below SQLite's limit of 32766 bound parameters.
+_INSERT_CHUNK = 500
+
+
+async def ingest(conn: AsyncConnection, batch: Sequence[InboundEvent], now: datetime) -> list[IngestResult]:
+    """Store new events (repeats of a stored idempotency key are recognised, not stored again)."""
+    if not batch:
+        return []
+    wanted = {event.tenant for event in batch}
+    known = set((await conn.execute(select(tenants.c.id).where(tenants.c.id.in_(wanted)))).scalars())
+    if missing := wanted - known:
+        raise ValueError(
+            f"unknown tenant(s): {', '.join(sorted(missing))}; tenants must be registered before their events"
+        )
+    rows = [_event_values(event, now) for event in batch]
+    keys = [(row["tenant_id"], row["source"], row["idempotency_key"]) for row in rows]
+    key_columns = [events.c[name] for name in _DEDUPE_KEY]
+    inserted: dict[tuple[str, str, str], int] = {}
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[start : start + _INSERT_CHUNK]
+        result = await conn.execute(
+            insert_ignore(conn, events, chunk, _DEDUPE_KEY).returning(events.c.id, *key_columns)
+        )
+        inserted.update({(row[1], row[2], row[3]): row[0] for row in result})
+    existing: dict[tuple[str, str, str], int] = {}
+    repeated: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for tenant_id, source, idempotency_key in keys:
+        if (tenant_id, source, idempotency_key) not in inserted:
+            repeated[tenant_id, source].add(idempotency_key)
+    for (tenant_id, source), idempotency_keys in repeated.items():
+        # Equalities then IN on the last column: index lookups (a row-value IN would scan the index).
+        query = select(events.c.id, events.c.idempotency_key).where(
+            events.c.tenant_id == tenant_id,
+            events.c.source == source,
+            events.c.idempotency_key.in_(sorted(idempotency_keys)),
+        )
+        existing.update({(tenant_id, source, row[1]): row[0] for row in await conn.execute(query)})
+    results: list[IngestResult] = []
+    seen: set[tuple[str, str, str]] = set()
+    for key in keys:
+        if key in inserted and key not in seen:
+            results.append(IngestResult(event_id=inserted[key], duplicate=False))
+        else:
+            results.append(IngestResult(event_id=inserted.get(key) or existing[key], duplicate=True))
+        seen.add(key)
+    await heads.refresh_for_events(conn, list(inserted.values()))
+    return results
+
+
+def _event_values(event: InboundEvent, now: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": event.tenant,
+        "source": event.source,
+        "idempotency_key": event.idempotency_key(),
+        "ordering_key": event.ordering_key,
+        "customer_key": event.customer_key,
+        "kind": event.kind.value,
+        "occurred_at": event.occurred_at,
+        "received_at": now,
+        "payload": event.to_json().decode(),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "send_state": SendState.NONE.value,
+    }
+
+
+async def _busy_tenants(conn: AsyncConnection, now: datetime, limit: int) -> list[str]:
+    """Active tenants with claimable work, the longest waiting first (at most ``limit`` of them)."""
+    oldest = select(func.min(queue_heads.c.ready_at)).where(queue_heads.c.tenant_id == tenants.c.id).scalar_subquery()
+    query = (
+        select(tenants.c.id)
+        .where(tenants.c.status == "active", oldest <= now)
+        .order_by(oldest, tenants.c.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
+async def _ready_heads(conn: AsyncConnection, tenant_id: str, now: datetime, limit: int) -> list[tuple[int, str]]:
+    query = (
+        select(queue_heads.c.event_id, queue_heads.c.ordering_key)
+        .where(queue_heads.c.tenant_id == tenant_id, queue_heads.c.ready_at <= now)
+        .order_by(queue_heads.c.ready_at, queue_heads.c.event_id)
+        .limit(limit)
+    )
+    return [(row.event_id, row.ordering_key) for row in await conn.execute(query)]
+
+
+def _round_robin(per_tenant: Sequence[Sequence[tuple[int, str]]], limit: int) -> list[tuple[int, str]]:
+    """Each tenant's oldest head in turn, then each one's second...: no backlog crowds out a fresh tenant."""
+    chosen: list[tuple[int, str]] = []
+    depth = 0
+    while len(chosen) < limit and any(depth < len(rows) for rows in per_tenant):
+        chosen.extend(rows[depth] for rows in per_tenant if depth < len(rows))
+        depth += 1
+    return chosen[:limit]
+
+
+async def claim(
+    conn: AsyncConnection, *, worker_id: str, limit: int, lease_seconds: float, now: datetime
+) -> list[ClaimedEvent]:
+    """Lease up to ``limit`` claimable heads (at most one per ordering key) to ``worker_id``."""
+    if limit <= 0:
+        return []
+    busy = await _busy_tenants(conn, now, limit)
+    chosen = _round_robin([await _ready_heads(conn, tenant_id, now, limit) for tenant_id in busy], limit)
+    if not chosen:
+        return []
+    expires = now + timedelta(seconds=lease_seconds)
+    tokens = {event_id: secrets.token_hex(16) for event_id, _ in chosen}
+    await conn.execute(
+        update(events)
+        .where(events.c.id == bindparam("event_id"))
+        .values(
+            status="in_flight",
+            lease_owner=worker_id,
+            lease_token=bindparam("token"),
+            lease_expires_at=expires,
+        ),
+        [{"event_id": event_id, "token": token} for event_id, token in tokens.items()],
+    )
+    await conn.execute(
+        update(queue_heads).where(queue_heads.c.ordering_key.in_([key for _, key in chosen])).values(ready_at=expires)
+    )
+    rows = {
+        row.id: row
+        for row in await conn.execute(
+            select(
+                events.c.id,
+                events.c.payload,
+                events.c.attempts,
+                events.c.send_state,
+                events.c.conversation_id,
+                events.c.sending_started_at,
+            ).where(events.c.id.in_(list(tokens)))
+        )
+    }
+    return [
+        ClaimedEvent(
+            event_id=event_id,
+            lease_token=tokens[event_id],
+            event=InboundEvent.from_json(rows[event_id].payload),
+            attempts=rows[event_id].attempts,
+            send_state=SendState(rows[event_id].send_state),
+            conversation_id=rows[event_id].conversation_id,
+            sending_started_at=rows[event_id].sending_started_at,
+            lease_expires_at=expires,
+        )
+        for event_id, _ in chosen
+    ]
+
+
+async def update_leased(conn: AsyncConnection, event_id: int, lease_token: str, values: Mapping[str, Any]) -> None:
+    """Update an event only if ``lease_token`` still holds its lease, else raise :class:`LeaseLost`."""
+    result = await conn.execute(
+        update(events)
+        .where(events.c.id == event_id, is_status(events, "in_flight"), events.c.lease_token == lease_token)
+        .values(dict(values))
+        .returning(events.c.id)
+    )
+    if result.scalar_one_or_none() is None:
+        raise LeaseLost(
+            f"event {event_id} is no longer leased with this token: the lease expired and another worker "
+            "claimed it, or the event was already finished"
+        )
+
+
+async def add_attempt(conn: AsyncConnection, event_id: int, attempt: AttemptRecord) -> None:
+    """Record one delivery try."""
+    await conn.execute(attempts.insert().values(event_id=event_id, **dataclasses.asdict(attempt)))

@@ -1,0 +1,114 @@
+"""What a lease holder records: sending, delivery, retries, dead letters, release."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import ManualClock, attempt, make_event
+
+from inboxbridge.store import ClaimedEvent, EventStatus, LeaseLost, SendState, Store
+
+
+async def _claim_one(store: Store) -> ClaimedEvent:
+    await store.ingest([make_event(external_id="1")])
+    [claimed] = await store.claim("w1", 1, 60)
+    return claimed
+
+
+async def test_mark_sending_is_committed_with_the_conversation(store: Store, clock: ManualClock) -> None:
+    claimed = await _claim_one(store)
+    await store.mark_sending(claimed.event_id, claimed.lease_token, conversation_id="conv-1")
+    row = await store.get_event(claimed.event_id)
+    assert row is not None
+    assert (row.send_state, row.sending_started_at, row.conversation_id) == (SendState.UNKNOWN, clock.now, "conv-1")
+    assert row.status is EventStatus.IN_FLIGHT
+
+
+async def test_ack_records_delivery_and_the_attempt(store: Store, clock: ManualClock) -> None:
+    claimed = await _claim_one(store)
+    clock.advance(2)
+    record = attempt(wix_status=200, wix_request_id="req-1", conversation_id="conv-1", message_id="msg-1")
+    await store.ack(claimed.event_id, claimed.lease_token, attempt=record, conversation_id="conv-1", message_id="msg-1")
+    row = await store.get_event(claimed.event_id)
+    assert row is not None
+    assert row.status is EventStatus.DELIVERED
+    assert row.delivered_at == clock.now
+    assert (row.conversation_id, row.wix_message_id, row.attempts) == ("conv-1", "msg-1", 1)
+    assert (row.lease_owner, row.lease_token, row.lease_expires_at) == (None, None, None)
+    [stored] = await store.attempts(claimed.event_id)
+    assert (stored.outcome, stored.wix_status, stored.wix_request_id, stored.message_id) == (
+        "delivered",
+        200,
+        "req-1",
+        "msg-1",
+    )
+    assert stored.started_at == record.started_at and stored.finished_at == record.finished_at
+    with pytest.raises(LeaseLost):
+        await store.ack(claimed.event_id, claimed.lease_token, attempt=record)
+    assert len(await store.attempts(claimed.event_id)) == 1
+
+
+@pytest.mark.parametrize("state", [SendState.NONE, SendState.UNKNOWN])
+async def test_retry_schedules_the_next_try_with_the_send_state(
+    store: Store, clock: ManualClock, state: SendState
+) -> None:
+    claimed = await _claim_one(store)
+    await store.mark_sending(claimed.event_id, claimed.lease_token, conversation_id="conv-1")
+    later = clock.now + timedelta(minutes=5)
+    await store.retry(
+        claimed.event_id,
+        claimed.lease_token,
+        attempt=attempt("retry", wix_status=503),
+        next_attempt_at=later,
+        error="503 from Wix",
+        send_state=state,
+    )
+    row = await store.get_event(claimed.event_id)
+    assert row is not None
+    assert (row.status, row.attempts, row.next_attempt_at, row.last_error) == ("pending", 1, later, "503 from Wix")
+    assert row.send_state is state
+    assert row.sending_started_at == (clock.now if state is SendState.UNKNOWN else None)
+    assert row.conversation_id == "conv-1"
+    assert row.lease_token is None
+    assert [a.outcome for a in await store.attempts(claimed.event_id)] == ["retry"]
+
+
+async def test_dead_letter_keeps_the_reason(store: Store) -> None:
+    claimed = await _claim_one(store)
+    await store.dead_letter(
+        claimed.event_id,
+        claimed.lease_token,
+        attempt=attempt("dead", wix_status=400, wix_code="INVALID_ARGUMENT"),
+        reason="400 INVALID_ARGUMENT: bad text",
+    )
+    row = await store.get_event(claimed.event_id)
+    assert row is not None
+    assert (row.status, row.last_error, row.attempts) == ("dead", "400 INVALID_ARGUMENT: bad text", 1)
+    [stored] = await store.attempts(claimed.event_id)
+    assert (stored.outcome, stored.wix_code) == ("dead", "INVALID_ARGUMENT")
+    assert await store.claim("w1", 10, 60) == []
+
+
+async def test_release_hands_the_event_back_without_counting_a_try(store: Store, clock: ManualClock) -> None:
+    claimed = await _claim_one(store)
+    await store.mark_sending(claimed.event_id, claimed.lease_token, conversation_id="conv-1")
+    clock.advance(3)
+    await store.release(claimed.event_id, claimed.lease_token)
+    row = await store.get_event(claimed.event_id)
+    assert row is not None
+    assert (row.status, row.attempts, row.next_attempt_at, row.lease_owner) == ("pending", 0, clock.now, None)
+    assert await store.attempts(claimed.event_id) == []
+    [again] = await store.claim("w2", 10, 60)
+    assert again.event_id == claimed.event_id
+    assert again.send_state is SendState.UNKNOWN
+    with pytest.raises(LeaseLost):
+        await store.release(claimed.event_id, claimed.lease_token)
+
+
+async def test_a_wrong_token_or_unknown_event_is_lease_lost(store: Store) -> None:
+    claimed = await _claim_one(store)
+    with pytest.raises(LeaseLost):
+        await store.mark_sending(claimed.event_id, "not-the-token", conversation_id="c")
+    with pytest.raises(LeaseLost):
+        await store.extend_lease(999_999, claimed.lease_token, 30)

@@ -1,0 +1,73 @@
+"""The hot paths are served by indexes: no statement they run scans a table that grows with the backlog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from conftest import ManualClock, attempt, make_event
+from sqlalchemy import event
+
+from inboxbridge.store import SendState, Store
+
+# Whole-table steps that stay cheap: the tenants table, and the key list a rebuild just materialized
+# (literal VALUES lists, "SCAN n CONSTANT ROWS", are fine too).
+ALLOWED_SCANS = {"SCAN tenants", "SCAN keys"}
+
+
+async def test_delivery_paths_use_indexes(store: Store, clock: ManualClock) -> None:
+    for tenant in ("acme", "beta"):
+        await store.ingest(
+            [
+                make_event(f"c{i % 300}@example.com", tenant=tenant, external_id=str(i), minute=i % 50)
+                for i in range(1500)
+            ]
+        )
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if not statement.startswith(("BEGIN", "PRAGMA")):
+            statements.append((statement, parameters[0] if many else parameters))
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await store.ingest([make_event("new@example.com", external_id="new"), make_event(external_id="0")])
+        await store.ingest([make_event(external_id=str(i)) for i in range(5)])
+        claimed = await store.claim("w1", 10, 60)
+        first, second, third, fourth, *_ = claimed
+        await store.mark_sending(first.event_id, first.lease_token, conversation_id="conv")
+        await store.extend_lease(first.event_id, first.lease_token, 60)
+        await store.ack(first.event_id, first.lease_token, attempt=attempt())
+        await store.retry(
+            second.event_id,
+            second.lease_token,
+            attempt=attempt("retry"),
+            next_attempt_at=clock.now,
+            error="x",
+            send_state=SendState.NONE,
+        )
+        await store.dead_letter(third.event_id, third.lease_token, attempt=attempt("dead"), reason="x")
+        await store.release(fourth.event_id, fourth.lease_token)
+        await store.replay([third.event_id])
+        await store.oldest_pending_age()
+        await store.oldest_pending_age("acme")
+        await store.put_cached_contacts("acme", "email:a@b.c", ["c1"], 60)
+        await store.get_cached_contacts("acme", "email:a@b.c")
+        await store.put_cached_conversation("acme", "c1", "conv", 60)
+        await store.get_cached_conversation("acme", "c1")
+        await store.drop_cached_conversations("acme", ["conv"])
+        clock.advance(3600)
+        await store.prune(timedelta(minutes=1))
+        await store.park_tenant("beta")
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
+
+    full_scans = []
+    async with store.engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)).all()
+            for step in (str(row._mapping["detail"]) for row in plan):
+                if step.startswith("SCAN") and step not in ALLOWED_SCANS and "CONSTANT ROW" not in step:
+                    full_scans.append((step, " ".join(statement.split())[:160]))
+    assert len(statements) > 30
+    assert full_scans == []
