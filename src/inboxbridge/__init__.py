@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from inboxbridge.api import InboxBridge  # noqa: E402
+from inboxbridge.api import InboxBridge
 
 __all__ = ["InboxBridge", "__version__"]

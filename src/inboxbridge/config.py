@@ -36,6 +36,7 @@ __all__ = [
     "Settings",
     "SourceSettings",
     "TenantSettings",
+    "WixAppSettings",
     "WixAuthSettings",
     "WixSettings",
     "WorkerSettings",
@@ -173,6 +174,21 @@ class WixSettings(_Strict):
     burst: int = Field(default=5, ge=1)
 
 
+class WixAppSettings(_Strict):
+    """The Wix app whose webhooks this deployment receives at ``/wix/webhooks`` (JWTs signed with its key)."""
+
+    app_id: str = Field(min_length=1)
+    public_key: str = Field(min_length=1)
+    """The app's public key (PEM), from the app's webhooks page in Wix's app dashboard."""
+
+    @field_validator("public_key")
+    @classmethod
+    def _pem(cls, value: str) -> str:
+        if "-----BEGIN PUBLIC KEY-----" not in value:
+            raise ValueError("public_key must be a PEM public key (-----BEGIN PUBLIC KEY----- ...)")
+        return value
+
+
 class RetrySettings(_Strict):
     """When a failed delivery is tried again: exponential backoff with jitter, until ``give_up_after_seconds``."""
 
@@ -210,6 +226,7 @@ class Settings(BaseSettings):
     """The URL providers call us at (behind a proxy), used to rebuild the URL a provider signed."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     wix: WixSettings = WixSettings()
+    wix_app: WixAppSettings | None = None
     worker: WorkerSettings = WorkerSettings()
     policy: PolicySettings = PolicySettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
@@ -243,6 +260,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Command-line values (init arguments) win over the environment, which wins over the file.
         return (init_settings, env_settings, _FileSource(settings_cls))
+
+    def tenants_of_instance(self, instance_id: str) -> list[str]:
+        """The tenants whose Wix credentials are the app instance ``instance_id``."""
+        return [name for name, t in self.tenants.items() if t.wix is not None and t.wix.instance_id == instance_id]
 
     def policy_for(self, tenant: str) -> PolicySettings:
         """The tenant's own policy if it has one, else the global one."""

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from inboxbridge import __version__
-from inboxbridge.server import health, webhooks
+from inboxbridge.server import health, webhooks, wix_events
 from inboxbridge.service import Service
 
 __all__ = ["create_app"]
@@ -28,5 +28,6 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="inboxbridge", version=__version__, lifespan=lifespan)
     app.state.service = service
     app.include_router(webhooks.router)
+    app.include_router(wix_events.router)
     app.include_router(health.router)
     return app
