@@ -108,7 +108,10 @@ def test_email_shared_by_two_contacts_follows_each_policy(service: ServiceProces
         email, older, newer = seeded[tenant]
         box = inbox(sandbox, tenant)
         targets = {"older": [older], "newer": [newer], "both": [older, newer]}[want]
-        wait_until(lambda: all(len(box.messages_of(c)) == 1 for c in targets), what=f"{tenant}'s delivery")
+        wait_until(
+            lambda box=box, targets=targets: all(len(box.messages_of(c)) == 1 for c in targets),
+            what=f"{tenant}'s delivery",
+        )
         others = {older, newer} - set(targets)
         assert all(box.messages_of(c) == [] for c in others), tenant
         assert all(texts(box.messages_of(c)[0]) == f"hello {tenant}" for c in targets)
