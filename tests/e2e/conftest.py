@@ -16,6 +16,7 @@ TENANTS = {
     "newest": {"contacts": "newest"},
     "oldest": {"contacts": "oldest"},
     "strict": {"missing_contact": "skip"},
+    "revoked": {},
 }
 
 

@@ -34,9 +34,13 @@ def site_id(n: int) -> str:
 
 
 def start_sandbox(tenants: list[str]) -> SandboxServer:
-    """A sandbox with one site per tenant (API key ``key-<tenant>``), no practical rate limit."""
+    """A sandbox with one site per tenant (API key ``key-<tenant>``; none for tenants named ``revoked*``),
+    no practical rate limit."""
     config = SandboxConfig(
-        sites=[SiteConfig(site_id=site_id(i), name=t, api_keys=[f"key-{t}"]) for i, t in enumerate(tenants)],
+        sites=[
+            SiteConfig(site_id=site_id(i), name=t, api_keys=[] if t.startswith("revoked") else [f"key-{t}"])
+            for i, t in enumerate(tenants)
+        ],
         requests_per_minute=1_000_000,
     )
     return SandboxServer(config).start()

@@ -274,3 +274,53 @@ def test_conversation_merged_mid_stream_loses_nothing(service: ServiceProcess, s
     assert [texts(m) for m in conversation["messages"]] == [f"before {i}" for i in range(3)] + [
         f"after {i}" for i in range(3, 8)
     ]
+
+
+def test_wix_faults_are_retried_until_everything_lands_once_in_order(
+    service: ServiceProcess, sandbox: SandboxServer
+) -> None:
+    customers = [unique_email(f"faulty{i}") for i in range(4)]
+    per_customer = 10
+    faults = {"errorRates": {"500": 0.1, "503": 0.1, "429": 0.1}, "seed": 7}
+    assert httpx2.put(f"{sandbox.url}/_sandbox/faults", json=faults).status_code == 200
+    try:
+        for i in range(per_customer):
+            for email in customers:
+                body = chat(f"f{i}-{email}", email, f"n{i}", at=stamp(i))
+                assert service.post("shop", "chat", body).status_code == 202
+        box = inbox(sandbox, "shop")
+
+        def landed() -> int:
+            mine = [c for c in box.contacts() if any(e in str(c) for e in customers)]
+            return sum(len(box.messages_of(c["id"])) for c in mine)
+
+        wait_until(lambda: landed() >= per_customer * len(customers), what="every message", timeout=90)
+        statuses = {r["status"] for r in box.requests()}
+        assert {500, 503, 429} <= statuses, "the faults were not injected"
+    finally:
+        httpx2.delete(f"{sandbox.url}/_sandbox/faults")
+    for email in customers:
+        assert [texts(m) for m in box.messages_of(contact_for(box, email)["id"])] == [
+            f"n{i}" for i in range(per_customer)
+        ]
+
+
+def test_error_retrying_cannot_fix_is_dead_lettered_with_wix_words(service: ServiceProcess, database: Path) -> None:
+    answer = service.post("revoked", "chat", chat("rv-1", unique_email("revoked"), "hello?"))
+    assert answer.status_code == 202
+    (event_id,) = answer.json()["eventIds"]
+
+    def row() -> tuple[str, str | None, int]:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT status, last_error, attempts FROM events WHERE id = ?", (event_id,)).fetchone()
+
+    wait_until(lambda: row()[0] == "dead", what="the dead letter")
+    _, error, attempts = row()
+    assert attempts == 1
+    assert error is not None and "Wix 401" in error
+    with sqlite3.connect(database) as db:
+        (wix_status, wix_code) = db.execute(
+            "SELECT wix_status, wix_code FROM attempts WHERE event_id = ?", (event_id,)
+        ).fetchone()
+    assert wix_status == 401
+    assert wix_code

@@ -94,9 +94,7 @@ def _run_driver(base_url: str) -> dict[str, Any]:
             command, cwd=JS_DIR, capture_output=True, text=True, timeout=DRIVER_TIMEOUT_SECONDS, check=False
         )
     except subprocess.TimeoutExpired as expired:
-        pytest.fail(
-            f"the SDK driver did not finish within {DRIVER_TIMEOUT_SECONDS} s; stderr:\n{expired.stderr}"
-        )
+        pytest.fail(f"the SDK driver did not finish within {DRIVER_TIMEOUT_SECONDS} s; stderr:\n{expired.stderr}")
     if done.returncode != 0:
         pytest.fail(f"Wix's official SDK failed against the sandbox (exit {done.returncode}):\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout)
@@ -115,9 +113,7 @@ def sdk_run() -> Iterator[SdkRun]:
         conversations = admin.get(f"/_sandbox/sites/{DEMO_SITE_ID}/conversations")
         requests = admin.get("/_sandbox/requests")
         for answer in (contacts, conversations, requests):
-            assert answer.status_code == 200, (
-                f"{answer.request.url} answered {answer.status_code}: {answer.text}"
-            )
+            assert answer.status_code == 200, f"{answer.request.url} answered {answer.status_code}: {answer.text}"
         yield SdkRun(
             driver=driver,
             contacts=contacts.json()["contacts"],
@@ -202,9 +198,7 @@ def test_list_messages_newest_first_in_flat_and_dot_r_forms(sdk_run: SdkRun, mod
     assert flow["listed"]["texts"] == [[flow["minimal"]["text"]], [flow["basic"]["text"]]]
 
     assert flow["firstPage"]["ids"] == newest_first[:1]
-    assert flow["firstPage"]["nextCursor"], (
-        "a page of 1 out of 2 messages must carry pagingMetadata.cursors.next"
-    )
+    assert flow["firstPage"]["nextCursor"], "a page of 1 out of 2 messages must carry pagingMetadata.cursors.next"
     assert flow["secondPage"] is not None
     assert flow["secondPage"]["ids"] == newest_first[1:]
 

@@ -42,9 +42,7 @@ def config_error(data: dict[str, Any]) -> str:
 
 
 def test_build_source_gives_a_source() -> None:
-    source = build_source(
-        "chat", parse_source_config({"type": "generic", "secret": SECRET, "mapping": MAPPING})
-    )
+    source = build_source("chat", parse_source_config({"type": "generic", "secret": SECRET, "mapping": MAPPING}))
     assert isinstance(source, GenericSource)
     assert isinstance(source, Source)
     assert source.name == "chat"
@@ -79,18 +77,12 @@ def test_invalid_expression_names_the_field(field: str, expression: str) -> None
 
 
 def test_invalid_expression_message() -> None:
-    error = config_error(
-        {"type": "generic", "secret": SECRET, "mapping": {**MAPPING, "text": "message text"}}
-    )
-    assert (
-        "mapping \"text\": 'message text' is not a valid JMESPath expression (Unexpected token: text" in error
-    )
+    error = config_error({"type": "generic", "secret": SECRET, "mapping": {**MAPPING, "text": "message text"}})
+    assert "mapping \"text\": 'message text' is not a valid JMESPath expression (Unexpected token: text" in error
 
 
 def test_typo_in_a_key_is_refused_by_name() -> None:
-    error = config_error(
-        {"type": "generic", "secret": SECRET, "singature_header": "x-sig", "mapping": MAPPING}
-    )
+    error = config_error({"type": "generic", "secret": SECRET, "singature_header": "x-sig", "mapping": MAPPING})
     assert "generic.singature_header" in error
     assert "Extra inputs are not permitted" in error
     error = config_error({"type": "generic", "secret": SECRET, "mapping": {**MAPPING, "emial": "x"}})
@@ -105,9 +97,7 @@ def test_unknown_type() -> None:
 
 def test_unsigned_needs_allow_unsigned() -> None:
     error = config_error({"type": "generic", "verify": "none", "mapping": MAPPING})
-    assert (
-        'verify = "none" accepts requests from anyone who knows the URL; set allow_unsigned = true' in error
-    )
+    assert 'verify = "none" accepts requests from anyone who knows the URL; set allow_unsigned = true' in error
     GenericSourceConfig(verify="none", allow_unsigned=True, mapping=MAPPING)
 
 
@@ -129,9 +119,7 @@ def test_signed_modes_need_a_secret(verify: str, secret: str | None) -> None:
 
 @pytest.mark.parametrize("secret", ["whsec_***not-base64***", "whsec_", "whsec_=="])
 def test_standard_webhooks_secret_must_be_base64(secret: str) -> None:
-    error = config_error(
-        {"type": "generic", "verify": "standard-webhooks", "secret": secret, "mapping": MAPPING}
-    )
+    error = config_error({"type": "generic", "verify": "standard-webhooks", "secret": secret, "mapping": MAPPING})
     assert 'secret is not a Standard Webhooks secret: expected "whsec_" followed by base64' in error
     leftover = secret.removeprefix("whsec_")
     assert not leftover or leftover not in error
@@ -148,9 +136,7 @@ def test_mapping_must_have_something_to_show() -> None:
 
 
 def test_lookup_tables_only_hold_known_values() -> None:
-    error = config_error(
-        {"type": "generic", "secret": SECRET, "mapping": {**MAPPING, "kind_map": {"typing": "skip"}}}
-    )
+    error = config_error({"type": "generic", "secret": SECRET, "mapping": {**MAPPING, "kind_map": {"typing": "skip"}}})
     assert "generic.mapping.kind_map.typing" in error
     error = config_error(
         {"type": "generic", "secret": SECRET, "mapping": {**MAPPING, "direction_map": {"bot": "sideways"}}}
@@ -260,9 +246,7 @@ def test_documented_openssl_command_computes_the_same_signature() -> None:
         [f"SECRET='{shell_line('SECRET')}'", f"BODY='{shell_line('BODY')}'", script_line, 'printf %s "$SIG"']
     )
     produced = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
-    expected = hmac.new(
-        shell_line("SECRET").encode(), shell_line("BODY").encode(), hashlib.sha256
-    ).hexdigest()
+    expected = hmac.new(shell_line("SECRET").encode(), shell_line("BODY").encode(), hashlib.sha256).hexdigest()
     assert produced == expected
 
 

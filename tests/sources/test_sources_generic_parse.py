@@ -97,18 +97,14 @@ def test_batch_becomes_events_in_body_order(
     assert third.raw == body["events"][2]
 
 
-def test_empty_batch_is_accepted_as_no_events(
-    make_request: RequestFactory, batch_mapping: dict[str, Any]
-) -> None:
+def test_empty_batch_is_accepted_as_no_events(make_request: RequestFactory, batch_mapping: dict[str, Any]) -> None:
     assert unsigned(batch_mapping).parse(make_request({"events": []}), tenant="acme") == []
 
 
 def test_booking_created_becomes_an_activity_with_a_link(
     make_request: RequestFactory, payload: Callable[[str], Any], booking_mapping: dict[str, Any]
 ) -> None:
-    [event] = unsigned(booking_mapping, "bookings").parse(
-        make_request(payload("booking_created")), tenant="acme"
-    )
+    [event] = unsigned(booking_mapping, "bookings").parse(make_request(payload("booking_created")), tenant="acme")
 
     assert event.kind is EventKind.ACTIVITY
     assert event.title == "Booking created"
@@ -132,9 +128,7 @@ def one(mapping: dict[str, Any], body: Any, make_request: RequestFactory) -> Any
     return event
 
 
-def test_defaults_when_optional_fields_are_not_mapped(
-    make_request: RequestFactory, received_at: datetime
-) -> None:
+def test_defaults_when_optional_fields_are_not_mapped(make_request: RequestFactory, received_at: datetime) -> None:
     event = one(minimal(), {"email": "a@b.example", "text": "hello"}, make_request)
     assert event.kind is EventKind.MESSAGE
     assert event.direction is Direction.INBOUND
@@ -158,9 +152,7 @@ def test_kind_and_direction_pass_through_their_own_names(make_request: RequestFa
 
 
 def test_kind_expression_finding_nothing_uses_default_kind(make_request: RequestFactory) -> None:
-    event = one(
-        minimal(kind="k", default_kind="activity"), {"email": "a@b.example", "text": "x"}, make_request
-    )
+    event = one(minimal(kind="k", default_kind="activity"), {"email": "a@b.example", "text": "x"}, make_request)
     assert event.kind is EventKind.ACTIVITY
 
 
@@ -169,10 +161,7 @@ def test_map_keys_match_numbers_and_booleans(make_request: RequestFactory) -> No
     body = {"email": "a@b.example", "text": "x", "from_agent": True}
     assert one(mapping, body, make_request).direction is Direction.OUTBOUND
     mapping = minimal(kind="code", kind_map={"2": "activity"})
-    assert (
-        one(mapping, {"email": "a@b.example", "text": "x", "code": 2}, make_request).kind
-        is EventKind.ACTIVITY
-    )
+    assert one(mapping, {"email": "a@b.example", "text": "x", "code": 2}, make_request).kind is EventKind.ACTIVITY
 
 
 @pytest.mark.parametrize(
@@ -193,9 +182,7 @@ def test_occurred_at_forms(value: Any, expected: datetime, make_request: Request
     assert event.occurred_at == expected
 
 
-def test_occurred_at_finding_nothing_uses_received_at(
-    make_request: RequestFactory, received_at: datetime
-) -> None:
+def test_occurred_at_finding_nothing_uses_received_at(make_request: RequestFactory, received_at: datetime) -> None:
     event = one(minimal(occurred_at="at"), {"email": "a@b.example", "text": "x"}, make_request)
     assert event.occurred_at == received_at
 
@@ -283,10 +270,7 @@ def test_long_text_is_cut_to_the_event_limit(make_request: RequestFactory) -> No
 
 def test_channel_expression_wins_over_default_channel(make_request: RequestFactory) -> None:
     mapping = minimal(channel="via", default_channel="Web")
-    assert (
-        one(mapping, {"email": "a@b.example", "text": "x", "via": "WhatsApp"}, make_request).channel
-        == "WhatsApp"
-    )
+    assert one(mapping, {"email": "a@b.example", "text": "x", "via": "WhatsApp"}, make_request).channel == "WhatsApp"
     assert one(mapping, {"email": "a@b.example", "text": "x"}, make_request).channel == "Web"
 
 
@@ -332,8 +316,7 @@ def test_activity_when_only_attachments_are_mapped(make_request: RequestFactory)
     source = unsigned({"email": "email", "attachments": "files", "kind": "k"})
     body = {"email": "a@b.example", "k": "activity", "files": ["https://cdn.example/a.png"]}
     assert reason_of(source, make_request(body)) == (
-        'mapping "text" is not set, so it found nothing: '
-        "an activity needs a text (the line shown in the Inbox)"
+        'mapping "text" is not set, so it found nothing: an activity needs a text (the line shown in the Inbox)'
     )
 
 
@@ -349,8 +332,7 @@ def test_email_of_the_wrong_type(make_request: RequestFactory) -> None:
     source = unsigned({"email": "customer.email", "text": "text"})
     reason = reason_of(source, make_request({"customer": {"email": {"work": "a@b.example"}}, "text": "hi"}))
     assert reason == (
-        'mapping "email" (customer.email) gave {"work":"a@b.example"}, '
-        "which holds an object, not an email address"
+        'mapping "email" (customer.email) gave {"work":"a@b.example"}, which holds an object, not an email address'
     )
 
 
@@ -471,25 +453,19 @@ def test_body_that_is_not_an_object(make_request: RequestFactory) -> None:
     )
 
 
-def test_events_expression_finding_nothing(
-    make_request: RequestFactory, batch_mapping: dict[str, Any]
-) -> None:
+def test_events_expression_finding_nothing(make_request: RequestFactory, batch_mapping: dict[str, Any]) -> None:
     assert reason_of(unsigned(batch_mapping), make_request({"data": []})) == (
         'mapping "events" (events) found nothing: expected the list of events'
     )
 
 
-def test_events_expression_finding_an_object(
-    make_request: RequestFactory, batch_mapping: dict[str, Any]
-) -> None:
+def test_events_expression_finding_an_object(make_request: RequestFactory, batch_mapping: dict[str, Any]) -> None:
     assert reason_of(unsigned(batch_mapping), make_request({"events": {"event_id": "1"}})) == (
         'mapping "events" (events) gave an object, not a list of events'
     )
 
 
-def test_batch_item_that_is_not_an_object(
-    make_request: RequestFactory, batch_mapping: dict[str, Any]
-) -> None:
+def test_batch_item_that_is_not_an_object(make_request: RequestFactory, batch_mapping: dict[str, Any]) -> None:
     assert reason_of(unsigned(batch_mapping), make_request({"events": [{"from": "+1555"}, "oops"]})) == (
         'mapping "events" (events) item #2 is a string, not an event object'
     )
@@ -512,9 +488,7 @@ def test_bad_tenant_is_a_payload_error_not_a_crash(make_request: RequestFactory)
     assert caught.value.reason == "tenant: String should have at least 1 character"
 
 
-def test_raw_is_json_serializable_event_object(
-    make_request: RequestFactory, batch_mapping: dict[str, Any]
-) -> None:
+def test_raw_is_json_serializable_event_object(make_request: RequestFactory, batch_mapping: dict[str, Any]) -> None:
     body = {"events": [{"event_id": "e1", "from": "+1555", "text": "hi", "extra": {"n": [1, 2.5, None]}}]}
     [event] = unsigned(batch_mapping).parse(make_request(json.dumps(body).encode()), tenant="acme")
     assert event.raw == body["events"][0]

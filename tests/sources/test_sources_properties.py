@@ -14,9 +14,7 @@ from inboxbridge.sources import SourceError, WebhookRequest
 from inboxbridge.sources.generic import GenericSource, GenericSourceConfig
 
 RECEIVED_AT = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
-PROPERTY = settings(
-    max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY = settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 CHAT = {
     "event_id": "data.message.id",
@@ -54,11 +52,7 @@ SOURCES = [
 ]
 
 scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=30)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
 )
 json_values = st.recursive(
     scalars,
@@ -67,9 +61,7 @@ json_values = st.recursive(
 )
 emails = st.sampled_from(["ada@example.com", "A@B.example", "not-an-email", "", " x@y.z "])
 times = st.sampled_from(["2026-11-03T12:00:00Z", "1793707200", "1793707200123", "soon", "9" * 30]) | scalars
-urls = st.sampled_from(
-    ["https://cdn.example/a.png", "http://x.example/f.pdf", "ftp://x/y", "javascript:x", ""]
-)
+urls = st.sampled_from(["https://cdn.example/a.png", "http://x.example/f.pdf", "ftp://x/y", "javascript:x", ""])
 attachment = st.fixed_dictionaries(
     {"url": urls | json_values},
     optional={"filename": json_values, "mimeType": json_values, "kind": json_values, "width": json_values},
@@ -120,9 +112,7 @@ chat_event = st.fixed_dictionaries(
 bodies = (
     chat_event
     | st.fixed_dictionaries({"events": leaf(st.lists(chat_event | json_values, max_size=3))})
-    | st.fixed_dictionaries(
-        {"items": json_values, "email": leaf(emails), "parts": json_values, "times": json_values}
-    )
+    | st.fixed_dictionaries({"items": json_values, "email": leaf(emails), "parts": json_values, "times": json_values})
     | json_values
 )
 

@@ -232,9 +232,7 @@ def test_agrees_with_the_library_at_the_current_time(make_request: RequestFactor
     now = datetime.now(UTC)
     headers = sw_headers(sent_at=now)
     Webhook(WHSEC).verify(BODY, headers)
-    source = build_source(
-        "chat", GenericSourceConfig(verify="standard-webhooks", secret=WHSEC, mapping=MAPPING)
-    )
+    source = build_source("chat", GenericSourceConfig(verify="standard-webhooks", secret=WHSEC, mapping=MAPPING))
     source.verify(make_request(BODY, headers))
 
 

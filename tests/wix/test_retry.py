@@ -231,9 +231,7 @@ def test_retry_policy_rejects_nonsense() -> None:
         RetryPolicy(backoff_initial=-1)
 
 
-async def test_an_earlier_try_that_may_have_landed_keeps_the_outcome_unknown(
-    site: WixSite, fake: FakeWix
-) -> None:
+async def test_an_earlier_try_that_may_have_landed_keeps_the_outcome_unknown(site: WixSite, fake: FakeWix) -> None:
     route = ("POST", "/inbox/v2/conversations")
     fake.on(*route, transport_error(httpx2.ReadTimeout), transport_error(httpx2.ConnectError))
 
