@@ -27,11 +27,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from inboxbridge.sources import SourceConfig
 
 __all__ = [
+    "AdminSettings",
     "ConfigError",
     "ContactPolicy",
     "DeliverySettings",
     "MissingContactPolicy",
     "PolicySettings",
+    "RetentionSettings",
     "RetrySettings",
     "Settings",
     "SourceSettings",
@@ -80,6 +82,8 @@ class PolicySettings(_Strict):
     cache_ttl_seconds: float = Field(default=86400.0, ge=0)
     strict_conversations: bool = False
     """Call Get or Create Conversation before every send, as Wix advises, instead of trusting the cache."""
+    default_phone_region: str | None = Field(default=None, min_length=2, max_length=2)
+    """ISO country code (e.g. "US") for phone numbers written without a country code."""
 
 
 class DeliverySettings(_Strict):
@@ -189,6 +193,23 @@ class WixAppSettings(_Strict):
         return value
 
 
+class AdminSettings(_Strict):
+    """Credentials of the admin API and dashboard (HTTP basic auth, or the token as a bearer token)."""
+
+    username: str = Field(default="admin", min_length=1)
+    password: SecretStr
+    token: SecretStr | None = None
+    """For scripts: ``Authorization: Bearer <token>``."""
+
+
+class RetentionSettings(_Strict):
+    """How long delivered events and their attempts are kept; dead letters are kept until replayed or dropped."""
+
+    delivered_days: float = Field(default=30.0, gt=0)
+    prune_interval_seconds: float = Field(default=300.0, gt=0)
+    batch_size: int = Field(default=1000, ge=1)
+
+
 class RetrySettings(_Strict):
     """When a failed delivery is tried again: exponential backoff with jitter, until ``give_up_after_seconds``."""
 
@@ -228,6 +249,9 @@ class Settings(BaseSettings):
     wix: WixSettings = WixSettings()
     wix_app: WixAppSettings | None = None
     worker: WorkerSettings = WorkerSettings()
+    retention: RetentionSettings = RetentionSettings()
+    admin: AdminSettings | None = None
+    """Without it the admin API and dashboard are off (every request to them is refused)."""
     policy: PolicySettings = PolicySettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 

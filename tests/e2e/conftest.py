@@ -17,6 +17,7 @@ TENANTS = {
     "oldest": {"contacts": "oldest"},
     "strict": {"missing_contact": "skip"},
     "revoked": {},
+    "cautious": {"strict_conversations": True},
 }
 
 

@@ -324,3 +324,15 @@ def test_error_retrying_cannot_fix_is_dead_lettered_with_wix_words(service: Serv
         ).fetchone()
     assert wix_status == 401
     assert wix_code
+
+
+def test_strict_mode_asks_for_the_conversation_before_every_send(
+    service: ServiceProcess, sandbox: SandboxServer
+) -> None:
+    email = unique_email("cautious")
+    box = inbox(sandbox, "cautious")
+    for i in range(3):
+        assert service.post("cautious", "chat", chat(f"c{i}-{email}", email, f"s{i}", at=stamp(i))).status_code == 202
+    wait_until(lambda: any(email in str(c) for c in box.contacts()) and len(box.all_messages()) == 3, what="3 messages")
+    paths = [r["path"] for r in box.requests() if r["path"].startswith("/inbox/")]
+    assert paths == ["/inbox/v2/conversations", "/inbox/v2/messages"] * 3

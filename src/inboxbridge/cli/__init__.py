@@ -1,0 +1,25 @@
+"""The ``inboxbridge`` command: one module per command (group), registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from inboxbridge.cli import demo, run, sandbox, send, status
+
+app = typer.Typer(
+    help="Sync conversations from every outside channel into the Wix Inbox.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(run.serve)
+app.command("worker")(run.worker_command)
+app.command()(send.send)
+app.command()(status.status)
+app.command("migrate")(status.migrate_command)
+app.command()(sandbox.sandbox)
+app.command()(demo.demo)
+
+
+def main() -> None:
+    """Entry point of the ``inboxbridge`` console script."""
+    app()
