@@ -182,6 +182,8 @@ class WixAppSettings(_Strict):
     """The Wix app whose webhooks this deployment receives at ``/wix/webhooks`` (JWTs signed with its key)."""
 
     app_id: str = Field(min_length=1)
+    app_secret: SecretStr | None = None
+    """Needed for sites that install the app at run time: their OAuth tokens are fetched with it."""
     public_key: str = Field(min_length=1)
     """The app's public key (PEM), from the app's webhooks page in Wix's app dashboard."""
 

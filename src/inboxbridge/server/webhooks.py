@@ -97,6 +97,10 @@ async def _handle(service: Service, tenant_name: str, source_name: str, request:
         events = source.parse(webhook, tenant=tenant_name)
     except SourceError as exc:
         return await _quarantine(service, tenant_name, source_name, webhook, exc)
+    if not events:
+        # Event types the source does not sync: a 2xx tells the provider to stop retrying them.
+        log.info("webhook ignored", tenant=tenant_name, source=source_name)
+        return JSONResponse({"accepted": 0, "duplicates": 0, "eventIds": [], "ignored": True}, status_code=200)
     try:
         results = await service.store.ingest(events)
     except StoreUnavailable as exc:
