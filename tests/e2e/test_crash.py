@@ -121,3 +121,31 @@ def test_send_that_timed_out_after_wix_stored_it_is_not_posted_again(sandbox: Sa
     service.stop()
     db.close()
     assert [texts(m) for m in box.all_messages()] == ["warm-up", "did this arrive?"]
+
+
+def test_sigterm_hands_back_a_delivery_cut_short_and_it_lands_once(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = Inbox(sandbox.url, site_id(0))
+    monkeypatch.setenv("INBOXBRIDGE_WORKER__SHUTDOWN_GRACE_SECONDS", "0.3")
+    service = start_service(sandbox, tmp_path, timeout=10)
+    slow = {"latencyMs": 3000, "pathPrefix": "/inbox/v2/messages"}
+    assert httpx2.put(f"{sandbox.url}/_sandbox/faults", json=slow).status_code == 200
+    event_id = service.post("shop", "chat", chat("term-1", "term@example.com", "mid-flight", at=stamp(0))).json()[
+        "eventIds"
+    ][0]
+    db = sqlite3.connect(tmp_path / "ib.db")
+
+    def state() -> tuple[str, str]:
+        return db.execute("SELECT status, send_state FROM events WHERE id = ?", (event_id,)).fetchone()
+
+    wait_until(lambda: state() == ("in_flight", "unknown"), what="the send to be under way")
+    service.stop()
+    # Handed back, not left leased: another worker may take it at once, and must check before sending.
+    assert state() == ("pending", "unknown")
+    assert httpx2.delete(f"{sandbox.url}/_sandbox/faults").status_code == 200
+    service.start()
+    wait_until(lambda: state()[0] == "delivered", what="delivery after the restart", timeout=30)
+    service.stop()
+    db.close()
+    assert [texts(m) for m in box.all_messages()] == ["mid-flight"]
