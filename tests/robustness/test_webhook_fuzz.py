@@ -30,26 +30,28 @@ SETTINGS = {
                     "secret": SECRET,
                     "mapping": {"event_id": "id", "email": "customer.email", "text": "text", "occurred_at": "at"},
                 }
-            }
+            },
         }
     },
     "max_body_bytes": 65536,
 }
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=25,
 )
 near_valid = st.fixed_dictionaries(
     {},
     optional={
-        "id": st.text(max_size=30) | st.integers() | st.none(),
-        "at": st.text(max_size=30) | st.integers() | st.floats(allow_nan=False, allow_infinity=False),
-        "text": st.text(max_size=50) | st.integers() | st.lists(st.text(max_size=5), max_size=3),
+        "id": st.text(max_size=30) | st.integers(0, 2**62) | st.none(),
+        "at": st.text(max_size=30) | st.integers(-(2**62), 2**62) | st.floats(allow_nan=False, allow_infinity=False),
+        "text": st.text(max_size=50) | st.integers(0, 2**62) | st.lists(st.text(max_size=5), max_size=3),
         "customer": st.fixed_dictionaries(
             {},
-            optional={"email": st.emails() | st.text(max_size=30) | st.integers() | st.lists(st.emails(), max_size=3)},
+            optional={
+                "email": st.emails() | st.text(max_size=30) | st.integers(0, 99) | st.lists(st.emails(), max_size=3)
+            },
         ),
     },
 )
