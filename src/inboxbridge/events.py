@@ -103,6 +103,8 @@ class InboundEvent(BaseModel):
     activity_url: str | None = Field(default=None, max_length=4096)
     activity_icon_url: str | None = Field(default=None, max_length=4096)
     channel: str | None = Field(default=None, max_length=64)
+    silent: bool = False
+    """Post without raising the Inbox's unread count (history brought in by ``inboxbridge import``)."""
     raw: Any = None
 
     @field_validator("emails")
@@ -163,7 +165,10 @@ class InboundEvent(BaseModel):
         """The provider's id when it gave one, otherwise a hash of the event's canonical content."""
         if self.external_id:
             return f"id:{self.external_id}"
-        canonical = orjson.dumps(self.model_dump(mode="json", exclude={"raw"}), option=orjson.OPT_SORT_KEYS)
+        # ``silent`` says how to post, not what happened: leaving it out keeps the keys of stored events stable.
+        canonical = orjson.dumps(
+            self.model_dump(mode="json", exclude={"raw", "silent"}), option=orjson.OPT_SORT_KEYS
+        )
         return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
     def to_json(self) -> bytes:

@@ -65,7 +65,7 @@ def render(event: InboundEvent, delivery: DeliverySettings) -> Message:
         direction=_DIRECTIONS[event.direction],
         visibility=Visibility(delivery.visibility),
         badges=_badges(event, delivery),
-        silent=delivery.silent or None,
+        silent=delivery.silent or event.silent or None,
     )
 
 
