@@ -96,3 +96,13 @@ def test_missing_and_broken_files_are_clear(tmp_path: Path) -> None:
     broken.write_text("[wix\n")
     with pytest.raises(ConfigError, match="is not valid TOML"):
         load_settings(broken)
+
+
+def test_tenant_policy_overrides_only_what_it_sets(tmp_path: Path) -> None:
+    path = tmp_path / "merge.toml"
+    path.write_text(
+        CONFIG.replace('[policy]\ncontacts = "newest"', '[policy]\ncontacts = "newest"\ndefault_phone_region = "US"')
+    )
+    policy = load_settings(path).policy_for("acme")
+    assert policy.contacts is ContactPolicy.ALL
+    assert policy.default_phone_region == "US"

@@ -186,6 +186,8 @@ class WixAppSettings(_Strict):
     """Needed for sites that install the app at run time: their OAuth tokens are fetched with it."""
     public_key: str = Field(min_length=1)
     """The app's public key (PEM), from the app's webhooks page in Wix's app dashboard."""
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    """The webhook sources every site that installs the app gets (``/hooks/<instance id>/<source>``)."""
 
     @field_validator("public_key")
     @classmethod
@@ -292,9 +294,11 @@ class Settings(BaseSettings):
         return [name for name, t in self.tenants.items() if t.wix is not None and t.wix.instance_id == instance_id]
 
     def policy_for(self, tenant: str) -> PolicySettings:
-        """The tenant's own policy if it has one, else the global one."""
+        """The global policy with what the tenant's own ``[policy]`` table sets on top."""
         own = self.tenants[tenant].policy if tenant in self.tenants else None
-        return own or self.policy
+        if own is None:
+            return self.policy
+        return self.policy.model_copy(update={name: getattr(own, name) for name in own.model_fields_set})
 
     @property
     def uses_sandbox(self) -> bool:
