@@ -12,11 +12,34 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, RootModel
 
 from inboxbridge.sources.base import Source
+from inboxbridge.sources.calendly import CalendlySourceConfig
+from inboxbridge.sources.crisp import CrispSourceConfig
 from inboxbridge.sources.generic import Clock, GenericSourceConfig
+from inboxbridge.sources.intercom import IntercomSourceConfig
+from inboxbridge.sources.mailgun import MailgunSourceConfig
+from inboxbridge.sources.postmark import PostmarkSourceConfig
+from inboxbridge.sources.sendgrid import SendGridSourceConfig
+from inboxbridge.sources.shopify import ShopifySourceConfig
+from inboxbridge.sources.stripe import StripeSourceConfig
+from inboxbridge.sources.twilio_sms import TwilioSmsSourceConfig
+from inboxbridge.sources.twilio_voice import TwilioVoiceSourceConfig
 
 __all__ = ["SourceConfig", "build_source", "parse_source_config"]
 
-SourceConfig = Annotated[GenericSourceConfig, Field(discriminator="type")]
+SourceConfig = Annotated[
+    GenericSourceConfig
+    | SendGridSourceConfig
+    | MailgunSourceConfig
+    | PostmarkSourceConfig
+    | IntercomSourceConfig
+    | CrispSourceConfig
+    | TwilioSmsSourceConfig
+    | TwilioVoiceSourceConfig
+    | CalendlySourceConfig
+    | StripeSourceConfig
+    | ShopifySourceConfig,
+    Field(discriminator="type"),
+]
 """The configuration of one source, told apart by its ``type`` field (a union as providers are added)."""
 
 

@@ -1,0 +1,149 @@
+"""Calendly: a booking made or canceled becomes an activity line with a link to the booking.
+
+Calendly signs ``{t}.{raw body}`` with the webhook subscription's signing key (HMAC-SHA256) and sends
+``Calendly-Webhook-Signature: t=...,v1=...``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from inboxbridge.events import EventKind, InboundEvent
+from inboxbridge.sources.base import PayloadError, WebhookRequest
+from inboxbridge.sources.connector import (
+    Clock,
+    ConnectorConfig,
+    check_source_name,
+    json_object,
+    make_event,
+    now,
+    string_at,
+)
+from inboxbridge.sources.timestamped_signature import verify_timestamped_signature
+from inboxbridge.sources.values import as_time, split_name
+
+__all__ = ["CalendlySource", "CalendlySourceConfig"]
+
+CHANNEL = "Calendly"
+HEADER = "calendly-webhook-signature"
+CalendlyEvent = Literal["invitee.created", "invitee.canceled"]
+ALL_EVENTS: tuple[CalendlyEvent, ...] = ("invitee.created", "invitee.canceled")
+
+
+class CalendlySourceConfig(ConnectorConfig):
+    """A Calendly webhook subscription."""
+
+    type: Literal["calendly"] = "calendly"
+    signing_key: SecretStr
+    """The ``signing_key`` given when the webhook subscription was created."""
+    events: list[CalendlyEvent] = Field(default_factory=lambda: list(ALL_EVENTS))
+    tolerance_seconds: float = Field(default=180, gt=0)
+    """How old a signature's timestamp may be (Calendly's example uses three minutes)."""
+
+    @field_validator("signing_key")
+    @classmethod
+    def _key(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("signing_key must be the webhook subscription's signing key")
+        return value
+
+    def build(self, name: str, *, clock: Clock | None = None) -> CalendlySource:
+        """The source this configuration describes, named ``name``."""
+        return CalendlySource(name, self, clock=clock)
+
+
+def _when(start: datetime | None, timezone: str | None) -> str:
+    if start is None:
+        return ""
+    text = start.strftime("%a %d %b %Y %H:%M UTC")
+    return f" · {text}" + (f" (invitee in {timezone})" if timezone else "")
+
+
+def _line(event: str, payload: dict[str, Any]) -> str:
+    found = payload.get("scheduled_event")
+    scheduled: dict[str, Any] = found if isinstance(found, dict) else {}
+    meeting = string_at(scheduled, "name") or "meeting"
+    try:
+        start = as_time(scheduled.get("start_time"))
+    except ValueError:
+        raise PayloadError("payload.scheduled_event.start_time is not a time") from None
+    when = _when(start, string_at(payload, "timezone"))
+    if event == "invitee.created":
+        verb = "Rescheduled" if payload.get("old_invitee") else "Booked"
+        return f"{verb}: {meeting}{when}"
+    reason = string_at(payload, "cancellation", "reason")
+    return f"Canceled: {meeting}{when}" + (f" — {reason}" if reason else "")
+
+
+class CalendlySource:
+    """A source configured by :class:`CalendlySourceConfig`."""
+
+    def __init__(self, name: str, config: CalendlySourceConfig, *, clock: Clock | None = None) -> None:
+        self._name = check_source_name(name)
+        self._config = config
+        self._clock = clock or now
+
+    @property
+    def name(self) -> str:
+        """The source's name within its tenant."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"CalendlySource(name={self._name!r})"
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Check ``Calendly-Webhook-Signature`` (timestamped HMAC-SHA256) against the raw body."""
+        verify_timestamped_signature(
+            request.headers.get(HEADER),
+            request.body,
+            self._config.signing_key.get_secret_value().strip().encode(),
+            header="Calendly-Webhook-Signature",
+            now=self._clock(),
+            tolerance=timedelta(seconds=self._config.tolerance_seconds),
+        )
+
+    def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
+        """One activity for a configured event; nothing for the others."""
+        body = json_object(request.body)
+        event = string_at(body, "event")
+        if event is None:
+            raise PayloadError('the webhook has no "event"')
+        if event not in self._config.events:
+            return []
+        payload = body.get("payload")
+        if not isinstance(payload, dict):
+            raise PayloadError('the webhook has no "payload" object')
+        email = string_at(payload, "email")
+        if email is None:
+            raise PayloadError("payload.email is missing: the invitee names no email")
+        invitee = string_at(payload, "uri")
+        if invitee is None:
+            raise PayloadError("payload.uri is missing: the invitee cannot be told apart from others")
+        first = string_at(payload, "first_name")
+        last = string_at(payload, "last_name")
+        if first is None and last is None:
+            first, last = split_name(string_at(payload, "name"))
+        try:
+            occurred_at = as_time(body.get("created_at")) or request.received_at
+        except ValueError:
+            raise PayloadError("created_at is not a time") from None
+        return [
+            make_event(
+                f"the {event} webhook",
+                tenant=tenant,
+                source=self._name,
+                kind=EventKind.ACTIVITY,
+                occurred_at=occurred_at,
+                external_id=f"{invitee}#{event}",
+                emails=(email,),
+                first_name=first,
+                last_name=last,
+                text=_line(event, payload),
+                activity_url=string_at(payload, "reschedule_url") or string_at(payload, "cancel_url"),
+                channel=CHANNEL,
+                raw=body,
+            )
+        ]

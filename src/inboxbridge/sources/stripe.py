@@ -1,0 +1,200 @@
+"""Stripe: payments, refunds, paid invoices and completed checkouts as activity lines with a dashboard link.
+
+Stripe signs ``{t}.{raw body}`` with the endpoint's signing secret (``whsec_...``, used as it is) and sends
+``Stripe-Signature: t=...,v1=...``. Event types not configured are answered 200 and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from inboxbridge.events import EventKind, InboundEvent
+from inboxbridge.sources.base import PayloadError, WebhookRequest
+from inboxbridge.sources.connector import (
+    Clock,
+    ConnectorConfig,
+    check_source_name,
+    json_object,
+    make_event,
+    now,
+    string_at,
+    unix_time,
+)
+from inboxbridge.sources.money import format_amount
+from inboxbridge.sources.timestamped_signature import verify_timestamped_signature
+from inboxbridge.sources.values import split_name
+
+__all__ = ["StripeEventType", "StripeSource", "StripeSourceConfig"]
+
+CHANNEL = "Stripe"
+HEADER = "stripe-signature"
+DASHBOARD = "https://dashboard.stripe.com/"
+StripeEventType = Literal["payment_intent.succeeded", "charge.refunded", "invoice.paid", "checkout.session.completed"]
+ALL_TYPES: tuple[StripeEventType, ...] = (
+    "payment_intent.succeeded",
+    "charge.refunded",
+    "invoice.paid",
+    "checkout.session.completed",
+)
+
+
+class StripeSourceConfig(ConnectorConfig):
+    """A Stripe webhook endpoint."""
+
+    type: Literal["stripe"] = "stripe"
+    signing_secret: SecretStr
+    """The endpoint's signing secret, ``whsec_...``."""
+    events: list[StripeEventType] = Field(default_factory=lambda: list(ALL_TYPES))
+    tolerance_seconds: float = Field(default=300, gt=0)
+    """How old a signature's timestamp may be (Stripe's libraries use 300 seconds)."""
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("signing_secret must be the endpoint's signing secret (whsec_...)")
+        return value
+
+    def build(self, name: str, *, clock: Clock | None = None) -> StripeSource:
+        """The source this configuration describes, named ``name``."""
+        return StripeSource(name, self, clock=clock)
+
+
+def _first(data: dict[str, Any], *paths: tuple[str, ...]) -> str | None:
+    for path in paths:
+        value = string_at(data, *path)
+        if value is not None:
+            return value
+    return None
+
+
+def _amount(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    currency = obj.get("currency")
+    if not isinstance(value, int) or isinstance(value, bool) or not isinstance(currency, str) or not currency:
+        raise PayloadError(f"data.object.{key} and data.object.currency must give the amount")
+    return format_amount(value, currency)
+
+
+def _payment_intent(obj: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    key = "amount_received" if isinstance(obj.get("amount_received"), int) else "amount"
+    charges = obj.get("charges", {}).get("data") if isinstance(obj.get("charges"), dict) else None
+    charge: dict[str, Any] = (
+        charges[0] if isinstance(charges, list) and charges and isinstance(charges[0], dict) else {}
+    )
+    expanded = obj.get("latest_charge")
+    latest: dict[str, Any] = expanded if isinstance(expanded, dict) else {}
+    email = (
+        _first(obj, ("receipt_email",))
+        or _first(charge, ("billing_details", "email"), ("receipt_email",))
+        or _first(latest, ("billing_details", "email"), ("receipt_email",))
+    )
+    name = _first(charge, ("billing_details", "name")) or _first(latest, ("billing_details", "name"))
+    return f"Payment received: {_amount(obj, key)}", email, name
+
+
+def _charge(obj: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    email = _first(obj, ("receipt_email",), ("billing_details", "email"))
+    return f"Refund issued: {_amount(obj, 'amount_refunded')}", email, _first(obj, ("billing_details", "name"))
+
+
+def _invoice(obj: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    number = string_at(obj, "number")
+    line = f"Invoice paid: {_amount(obj, 'amount_paid')}" + (f" ({number})" if number else "")
+    return line, _first(obj, ("customer_email",)), _first(obj, ("customer_name",))
+
+
+def _checkout(obj: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    email = _first(obj, ("customer_details", "email"), ("customer_email",))
+    return f"Checkout completed: {_amount(obj, 'amount_total')}", email, _first(obj, ("customer_details", "name"))
+
+
+_READERS: dict[str, Callable[[dict[str, Any]], tuple[str, str | None, str | None]]] = {
+    "payment_intent.succeeded": _payment_intent,
+    "charge.refunded": _charge,
+    "invoice.paid": _invoice,
+    "checkout.session.completed": _checkout,
+}
+
+
+def _dashboard_link(event_type: str, obj: dict[str, Any], live: bool) -> str | None:
+    base = DASHBOARD if live else DASHBOARD + "test/"
+    if event_type == "invoice.paid":
+        target = string_at(obj, "id")
+        return f"{base}invoices/{target}" if target else None
+    if event_type == "payment_intent.succeeded":
+        target = string_at(obj, "id")
+    else:
+        target = string_at(obj, "payment_intent") or (string_at(obj, "id") if event_type == "charge.refunded" else None)
+    if target:
+        return f"{base}payments/{target}"
+    customer = string_at(obj, "customer")
+    return f"{base}customers/{customer}" if customer else None
+
+
+class StripeSource:
+    """A source configured by :class:`StripeSourceConfig`."""
+
+    def __init__(self, name: str, config: StripeSourceConfig, *, clock: Clock | None = None) -> None:
+        self._name = check_source_name(name)
+        self._config = config
+        self._clock = clock or now
+
+    @property
+    def name(self) -> str:
+        """The source's name within its tenant."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"StripeSource(name={self._name!r})"
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Check ``Stripe-Signature`` (timestamped HMAC-SHA256) against the raw body."""
+        verify_timestamped_signature(
+            request.headers.get(HEADER),
+            request.body,
+            self._config.signing_secret.get_secret_value().strip().encode(),
+            header="Stripe-Signature",
+            now=self._clock(),
+            tolerance=timedelta(seconds=self._config.tolerance_seconds),
+        )
+
+    def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
+        """One activity for a configured event type; nothing for the others."""
+        event = json_object(request.body)
+        event_type = string_at(event, "type")
+        if event_type is None:
+            raise PayloadError('the event has no "type"')
+        if event_type not in self._config.events:
+            return []
+        event_id = string_at(event, "id")
+        if event_id is None:
+            raise PayloadError('the event has no "id"')
+        obj = event.get("data", {}).get("object") if isinstance(event.get("data"), dict) else None
+        if not isinstance(obj, dict):
+            raise PayloadError("the event has no data.object")
+        line, email, name = _READERS[event_type](obj)
+        if email is None:
+            raise PayloadError(f"the {event_type} event names no customer email (receipt_email, customer email)")
+        first, last = split_name(name)
+        return [
+            make_event(
+                f"the {event_type} event",
+                tenant=tenant,
+                source=self._name,
+                kind=EventKind.ACTIVITY,
+                occurred_at=unix_time(event.get("created")) or request.received_at,
+                external_id=event_id,
+                emails=(email,),
+                first_name=first,
+                last_name=last,
+                text=line,
+                activity_url=_dashboard_link(event_type, obj, event.get("livemode") is True),
+                channel=CHANNEL,
+                raw=event,
+            )
+        ]
