@@ -289,10 +289,6 @@ class Settings(BaseSettings):
         # Command-line values (init arguments) win over the environment, which wins over the file.
         return (init_settings, env_settings, _FileSource(settings_cls))
 
-    def tenants_of_instance(self, instance_id: str) -> list[str]:
-        """The tenants whose Wix credentials are the app instance ``instance_id``."""
-        return [name for name, t in self.tenants.items() if t.wix is not None and t.wix.instance_id == instance_id]
-
     def policy_for(self, tenant: str) -> PolicySettings:
         """The global policy with what the tenant's own ``[policy]`` table sets on top."""
         own = self.tenants[tenant].policy if tenant in self.tenants else None

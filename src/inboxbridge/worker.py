@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from inboxbridge.config import RetrySettings, WorkerSettings
+from inboxbridge.metrics import observe_delivery
 from inboxbridge.pipeline import DeliveryFailed, NoContactError, Pipeline, Posted
 from inboxbridge.store import AttemptRecord, ClaimedEvent, LeaseLost, SendState, Store, StoreUnavailable
 from inboxbridge.tenants import TenantDirectory
@@ -192,7 +193,7 @@ class Worker:
 
     async def _deliver(self, claimed: ClaimedEvent) -> tuple[_Outcome | DeliveryFailed, list[Posted]]:
         event = claimed.event
-        tenant = self.tenants.get(event.tenant)
+        tenant = await self.tenants.lookup(event.tenant)
         if tenant is None:
             return _Outcome("dead", f"tenant {event.tenant!r} is no longer configured"), []
         unsure_since: datetime | None = None
@@ -251,6 +252,7 @@ class Worker:
                 message_id=message_id,
             )
             self.delivered += 1
+            observe_delivery(claimed.event.tenant, "already_delivered" if found else "delivered")
             log.info(
                 "delivered", conversation_id=conversation_id, message_id=message_id, found=found, **fields
             )
@@ -279,6 +281,7 @@ class Worker:
             await self.store.dead_letter(
                 claimed.event_id, claimed.lease_token, attempt=attempt, reason=reason
             )
+            observe_delivery(claimed.event.tenant, "dead")
             log.warning("dead-lettered", reason=reason, **fields)
             return
         maybe_posted = isinstance(outcome, DeliveryFailed) and outcome.maybe_posted
@@ -291,6 +294,7 @@ class Worker:
             error=decision.detail,
             send_state=SendState.UNKNOWN if unsure else SendState.NONE,
         )
+        observe_delivery(claimed.event.tenant, "retry")
         log.info("retry scheduled", delay_s=round(delay, 2), error=decision.detail, **fields)
 
 

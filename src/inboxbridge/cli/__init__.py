@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from inboxbridge.cli import demo, run, sandbox, send, status
+from inboxbridge.cli import demo, dlq, doctor, importer, replay, run, sandbox, send, status
 
 app = typer.Typer(
     help="Sync conversations from every outside channel into the Wix Inbox.",
@@ -18,6 +18,10 @@ app.command()(status.status)
 app.command("migrate")(status.migrate_command)
 app.command()(sandbox.sandbox)
 app.command()(demo.demo)
+app.command("import")(importer.import_command)
+app.command()(replay.replay)
+app.add_typer(dlq.app, name="dlq")
+app.command()(doctor.doctor)
 
 
 def main() -> None:

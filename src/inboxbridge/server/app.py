@@ -1,4 +1,5 @@
-"""The ASGI app: webhook routes and health probes, over one :class:`~inboxbridge.service.Service`."""
+"""The ASGI app over one :class:`~inboxbridge.service.Service`: webhook routes, health probes, admin API,
+dashboard and metrics."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from inboxbridge import __version__
-from inboxbridge.server import health, webhooks, wix_events
+from inboxbridge.server import admin_api, dashboard, health, metrics, webhooks, wix_events
 from inboxbridge.service import Service
 
 __all__ = ["create_app"]
@@ -30,4 +31,7 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(wix_events.router)
     app.include_router(health.router)
+    app.include_router(admin_api.router)
+    app.include_router(dashboard.router)
+    app.include_router(metrics.router)
     return app

@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import orjson
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from inboxbridge.metrics import INGEST_SECONDS, WEBHOOKS, webhook_outcome
 from inboxbridge.server.body import BodyTooLarge, read_body
 from inboxbridge.service import Service
 from inboxbridge.sources import SourceError, WebhookRequest
@@ -59,18 +61,29 @@ async def receive_webhook(tenant: str, source: str, request: Request) -> JSONRes
     service: Service = request.app.state.service
     started = time.perf_counter()
     response = await _handle(service, tenant, source, request)
+    seconds = time.perf_counter() - started
+    answer = orjson.loads(response.body)
     log.info(
         "webhook",
         tenant=tenant,
         source=source,
         status=response.status_code,
-        ms=round((time.perf_counter() - started) * 1000, 2),
+        event_ids=answer.get("eventIds"),
+        quarantine_id=answer.get("quarantineId"),
+        ms=round(seconds * 1000, 2),
     )
+    # Label values only for configured names: a scan of random URLs must not grow the metrics without bound.
+    known = service.tenants.get(tenant)
+    tenant_label = tenant if known is not None else ""
+    source_label = source if known is not None and source in known.sources else ""
+    outcome = webhook_outcome(response.status_code, ignored=bool(answer.get("ignored")))
+    WEBHOOKS.labels(tenant_label, source_label, outcome).inc()
+    INGEST_SECONDS.labels(tenant_label).observe(seconds)
     return response
 
 
 async def _handle(service: Service, tenant_name: str, source_name: str, request: Request) -> JSONResponse:
-    tenant = service.tenants.get(tenant_name)
+    tenant = await service.tenants.lookup(tenant_name)
     if tenant is None:
         return _error(404, f"unknown tenant {tenant_name!r}")
     source = tenant.sources.get(source_name)
@@ -107,7 +120,10 @@ async def _handle(service: Service, tenant_name: str, source_name: str, request:
         log.error("ingest failed", tenant=tenant_name, source=source_name, error=str(exc))
         return _error(503, "the event store is unavailable; retry later")
     new = [r.event_id for r in results if not r.duplicate]
-    if new:
+    if new and service.tenants.is_stopped(tenant_name):
+        # The site removed the app: keep what arrives, set aside until the app is installed again.
+        await _park(service, tenant_name)
+    elif new:
         service.wake_worker()
     body_out = {
         "accepted": len(new),
@@ -115,6 +131,14 @@ async def _handle(service: Service, tenant_name: str, source_name: str, request:
         "eventIds": [r.event_id for r in results],
     }
     return JSONResponse(body_out, status_code=202 if new else 200)
+
+
+async def _park(service: Service, tenant: str) -> None:
+    try:
+        await service.store.park_tenant(tenant)
+    except StoreUnavailable as exc:
+        # Committed all the same; a stopped tenant's pending events are not claimed either.
+        log.error("parking failed", tenant=tenant, error=str(exc))
 
 
 async def _quarantine(

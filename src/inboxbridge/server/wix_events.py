@@ -1,7 +1,12 @@
 """``POST /wix/webhooks``: Wix's own events for our app, as JWTs signed with the app's key.
 
-A conversations-merged event makes the cached ids of the merged-away conversations useless: they are dropped so
-the next message of those contacts asks Wix for the conversation that now holds the history.
+- App Instance Installed: the site becomes a tenant named by its instance id (stored, so every node serves it),
+  with the ``[wix_app.sources]`` template and OAuth tokens for the instance; a reinstalled site's parked events
+  go back to the queue.
+- App Instance Removed: the site's tenant is stopped and its pending events parked; its webhooks are still
+  accepted and parked, until the app is installed again.
+- Conversations merged: the cached ids of the merged-away conversations are dropped, so the next message of
+  those contacts asks Wix for the conversation that now holds the history.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ from fastapi.responses import JSONResponse
 
 from inboxbridge.server.body import BodyTooLarge, read_body
 from inboxbridge.service import Service
-from inboxbridge.store import StoreUnavailable
+from inboxbridge.store import StoreUnavailable, TenantStatus
+from inboxbridge.tenants import installed_tenant_name
 
-__all__ = ["CONVERSATIONS_MERGED", "WixEventError", "decode_wix_event", "router"]
+__all__ = ["APP_INSTALLED", "APP_REMOVED", "CONVERSATIONS_MERGED", "WixEventError", "decode_wix_event", "router"]
 
 log = structlog.get_logger("inboxbridge.wix_events")
 router = APIRouter()
 CONVERSATIONS_MERGED = "wix.crm.inbox.v2.conversation_conversations_merged"
+APP_INSTALLED = "AppInstalled"
+APP_REMOVED = "AppRemoved"
 
 
 class WixEventError(Exception):
@@ -56,7 +64,7 @@ def decode_wix_event(token: bytes, public_key: str) -> dict[str, Any]:
     },
 )
 async def receive_wix_event(request: Request) -> JSONResponse:
-    """Verify a Wix app webhook and act on it (conversations merged: drop cached conversation ids)."""
+    """Verify a Wix app webhook and act on it: app installed or removed, conversations merged."""
     service: Service = request.app.state.service
     app = service.settings.wix_app
     if app is None:
@@ -70,17 +78,66 @@ async def receive_wix_event(request: Request) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=401)
     event_type = event["eventType"]
     instance_id = str(event.get("instanceId") or "")
-    tenants = service.settings.tenants_of_instance(instance_id)
-    if event_type != CONVERSATIONS_MERGED:
-        log.info("wix event ignored", event_type=event_type, instance_id=instance_id)
-        return JSONResponse({"eventType": event_type, "handled": False})
+    try:
+        if event_type == APP_INSTALLED:
+            return await _installed(service, instance_id)
+        if event_type == APP_REMOVED:
+            return await _removed(service, instance_id)
+        if event_type == CONVERSATIONS_MERGED:
+            return await _merged(service, instance_id, event)
+    except StoreUnavailable:
+        return JSONResponse({"error": "the store is unavailable; retry later"}, status_code=503)
+    log.info("wix event ignored", event_type=event_type, instance_id=instance_id)
+    return JSONResponse({"eventType": event_type, "handled": False})
+
+
+async def _tenants_of(service: Service, instance_id: str) -> list[str]:
+    """The configured tenants acting as the instance, and the tenant the instance's install made."""
+    names = [t.name for t in service.tenants.of_instance(instance_id)]
+    installed = installed_tenant_name(instance_id)
+    if installed and installed not in names and await service.tenants.lookup(installed) is not None:
+        names.append(installed)
+    return names
+
+
+async def _installed(service: Service, instance_id: str) -> JSONResponse:
+    tenants = await _tenants_of(service, instance_id)
+    if not tenants:
+        name = installed_tenant_name(instance_id)
+        if name is None or not service.tenants.can_install():
+            reason = "no usable instance id" if name is None else "[wix_app] has no app_secret to fetch its tokens"
+            log.warning("app install not served", instance_id=instance_id, reason=reason)
+            return JSONResponse({"eventType": APP_INSTALLED, "handled": False, "reason": reason})
+        await service.store.upsert_tenant(name, status=TenantStatus.ACTIVE, instance_id=instance_id)
+        service.tenants.install(name, instance_id)
+        tenants = [name]
+    unparked = 0
+    for name in tenants:
+        await service.store.set_tenant_status(name, TenantStatus.ACTIVE)
+        unparked += await service.store.unpark_tenant(name)
+        service.tenants.set_stopped(name, False)
+    service.wake_worker()
+    log.info("app installed", instance_id=instance_id, tenants=tenants, unparked=unparked)
+    return JSONResponse({"eventType": APP_INSTALLED, "handled": True, "tenants": tenants, "unparked": unparked})
+
+
+async def _removed(service: Service, instance_id: str) -> JSONResponse:
+    tenants = await _tenants_of(service, instance_id)
+    parked = 0
+    for name in tenants:
+        await service.store.set_tenant_status(name, TenantStatus.STOPPED)
+        parked += await service.store.park_tenant(name)
+        service.tenants.set_stopped(name, True)
+    log.info("app removed", instance_id=instance_id, tenants=tenants, parked=parked)
+    return JSONResponse({"eventType": APP_REMOVED, "handled": bool(tenants), "tenants": tenants, "parked": parked})
+
+
+async def _merged(service: Service, instance_id: str, event: dict[str, Any]) -> JSONResponse:
+    tenants = await _tenants_of(service, instance_id)
     body_of = (event["data"].get("actionEvent") or {}).get("body") or {}
     old_ids = [i for i in body_of.get("oldConversationIds") or [] if isinstance(i, str)]
     dropped = 0
-    try:
-        for tenant in tenants:
-            dropped += await service.store.drop_cached_conversations(tenant, old_ids)
-    except StoreUnavailable:
-        return JSONResponse({"error": "the store is unavailable; retry later"}, status_code=503)
+    for tenant in tenants:
+        dropped += await service.store.drop_cached_conversations(tenant, old_ids)
     log.info("conversations merged", instance_id=instance_id, tenants=tenants, dropped=dropped)
-    return JSONResponse({"eventType": event_type, "handled": True, "tenants": tenants, "dropped": dropped})
+    return JSONResponse({"eventType": CONVERSATIONS_MERGED, "handled": True, "tenants": tenants, "dropped": dropped})

@@ -33,13 +33,16 @@ from inboxbridge.wix.retry import RetryPolicy
 from inboxbridge.wix.site import WixSite
 from inboxbridge.wix.tokens import AccessToken, TokenCache
 
-__all__ = ["DEFAULT_BASE_URL", "WixClient"]
+__all__ = ["DEFAULT_BASE_URL", "ResponseObserver", "WixClient"]
 
 DEFAULT_BASE_URL = "https://www.wixapis.com"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a secret
 USER_AGENT = "inboxbridge"
 
 log = logging.getLogger(__name__)
+
+ResponseObserver = Callable[[str, str, int, float], None]
+"""Called after each HTTP exchange with Wix: method, path, status (0: no answer), seconds."""
 
 
 def _transport_error(exc: httpx2.TransportError, call: Call) -> WixRetryableError:
@@ -64,7 +67,8 @@ class WixClient:
     (API key's site id, or app instance id) share a token bucket of ``rate_limit_per_second`` with
     ``rate_limit_burst``, unless ``limiter`` supplies another :class:`RateLimiter` (e.g. one shared between
     processes). ``transport`` replaces the network (tests); ``limits`` sizes the connection pool; ``clock``
-    and ``sleep`` drive token expiry, the default limiter and retry waits.
+    and ``sleep`` drive token expiry, the default limiter and retry waits. ``on_response`` is told of every
+    HTTP exchange (method, path, status or 0 when no answer came, seconds taken), e.g. to keep metrics.
     """
 
     def __init__(
@@ -80,8 +84,10 @@ class WixClient:
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_response: ResponseObserver | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.on_response = on_response
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.limiter: RateLimiter = limiter or TokenBucketLimiter(
@@ -190,12 +196,15 @@ class WixClient:
 
     async def _send(self, call: Call, headers: dict[str, str]) -> dict[str, Any]:
         """One HTTP exchange; the answer's JSON object, or the typed error."""
+        started = time.perf_counter()
         try:
             response = await self._http.request(
                 call.method, call.path, json=call.json, params=call.params, headers=headers
             )
         except httpx2.TransportError as exc:
+            self._observe(call, 0, started)
             raise _transport_error(exc, call) from exc
+        self._observe(call, response.status_code, started)
         request_id = response.headers.get("x-wix-request-id")
         try:
             body: Any = response.json() if response.content else None
@@ -222,6 +231,10 @@ class WixClient:
             method=call.method,
             path=call.path,
         )
+
+    def _observe(self, call: Call, status: int, started: float) -> None:
+        if self.on_response is not None:
+            self.on_response(call.method, call.path, status, time.perf_counter() - started)
 
     @staticmethod
     def _log_retry(call: Call, error: WixError, attempt: int, delay: float) -> None:

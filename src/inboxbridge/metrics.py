@@ -1,0 +1,107 @@
+"""The process's Prometheus metrics: what the server, the worker and the Wix client count as they run.
+
+Counters and histograms live in prometheus-client's default registry (with the process and Python collectors);
+queue depths are read from the store when ``/metrics`` is scraped (see ``inboxbridge.server.metrics``).
+Label values are bounded: tenant and source names come from the configuration or the store, never from a
+request path that matched nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+__all__ = [
+    "CACHE_LOOKUPS",
+    "DEAD_LETTERS",
+    "DELIVERIES",
+    "INGEST_SECONDS",
+    "RETRIES",
+    "WEBHOOKS",
+    "WIX_REQUESTS",
+    "WIX_SECONDS",
+    "endpoint_of",
+    "observe_delivery",
+    "observe_wix_call",
+    "webhook_outcome",
+]
+
+# Each series' creation time doubles the output and says nothing an operator needs.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+WEBHOOKS = Counter(
+    "inboxbridge_webhooks_received",
+    "Webhooks received, by tenant, source and outcome (accepted, duplicate, ignored, invalid, unauthorized, "
+    "not_found, too_large, unavailable). Unknown tenants and sources are counted with empty labels.",
+    ["tenant", "source", "outcome"],
+)
+INGEST_SECONDS = Histogram(
+    "inboxbridge_ingest_seconds",
+    "Time from a webhook's arrival to its answer (verify, parse, commit), by tenant.",
+    ["tenant"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+DELIVERIES = Counter(
+    "inboxbridge_deliveries",
+    "Delivery tries by tenant and outcome (delivered, already_delivered, retry, dead).",
+    ["tenant", "outcome"],
+)
+RETRIES = Counter("inboxbridge_retries", "Deliveries scheduled for a later try, by tenant.", ["tenant"])
+DEAD_LETTERS = Counter("inboxbridge_dead_letters", "Events dead-lettered, by tenant.", ["tenant"])
+WIX_REQUESTS = Counter(
+    "inboxbridge_wix_requests",
+    "HTTP exchanges with Wix by method, endpoint (ids replaced by {id}) and status (0: no answer).",
+    ["method", "endpoint", "status"],
+)
+WIX_SECONDS = Histogram(
+    "inboxbridge_wix_request_seconds",
+    "Duration of HTTP exchanges with Wix, by method and endpoint.",
+    ["method", "endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+CACHE_LOOKUPS = Counter(
+    "inboxbridge_cache_lookups",
+    "Contact and conversation id cache lookups by cache (contacts, conversations) and result (hit, miss).",
+    ["cache", "result"],
+)
+
+_WEBHOOK_OUTCOMES = {
+    202: "accepted",
+    200: "duplicate",
+    400: "invalid",
+    401: "unauthorized",
+    404: "not_found",
+    413: "too_large",
+    503: "unavailable",
+}
+# Path segments that are words of Wix's API (contacts, v4, query...); anything else is an id.
+_WORD = re.compile(r"^(v\d+|[a-z][a-z_-]*)$")
+
+
+def webhook_outcome(status: int, *, ignored: bool = False) -> str:
+    """The ``outcome`` label of a webhook answered with ``status``."""
+    if ignored:
+        return "ignored"
+    return _WEBHOOK_OUTCOMES.get(status, str(status))
+
+
+def endpoint_of(path: str) -> str:
+    """``path`` with its id segments replaced by ``{id}``, so label values stay few."""
+    return "/".join(part if not part or _WORD.match(part) else "{id}" for part in path.split("/"))
+
+
+def observe_wix_call(method: str, path: str, status: int, seconds: float) -> None:
+    """The :class:`~inboxbridge.wix.client.WixClient` observer: count and time one exchange with Wix."""
+    endpoint = endpoint_of(path)
+    WIX_REQUESTS.labels(method, endpoint, str(status)).inc()
+    WIX_SECONDS.labels(method, endpoint).observe(seconds)
+
+
+def observe_delivery(tenant: str, outcome: str) -> None:
+    """Count one delivery try's outcome (delivered, already_delivered, retry, dead)."""
+    DELIVERIES.labels(tenant, outcome).inc()
+    if outcome == "retry":
+        RETRIES.labels(tenant).inc()
+    elif outcome == "dead":
+        DEAD_LETTERS.labels(tenant).inc()
