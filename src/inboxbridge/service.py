@@ -11,11 +11,16 @@ from pathlib import Path
 import structlog
 
 from inboxbridge.config import Settings
+from inboxbridge.metered_cache import MeteredIdCache
+from inboxbridge.metrics import observe_wix_call
 from inboxbridge.pipeline import Pipeline
+from inboxbridge.retention import Retention
 from inboxbridge.sandbox import DEMO_API_KEY, DEMO_SITE_ID, SandboxConfig, SandboxServer, default_config
 from inboxbridge.store import Store
+from inboxbridge.store.dialect import is_postgres
+from inboxbridge.store.ratelimit import SharedRateLimiter
 from inboxbridge.tenants import TenantDirectory
-from inboxbridge.wix import ApiKeyAuth, Auth, WixClient
+from inboxbridge.wix import ApiKeyAuth, Auth, RateLimiter, WixClient
 from inboxbridge.worker import Worker
 
 __all__ = ["Service"]
@@ -37,6 +42,7 @@ class Service:
         self.worker: Worker | None = None
         self._stop = asyncio.Event()
         self._worker_task: asyncio.Task[None] | None = None
+        self._retention_task: asyncio.Task[None] | None = None
 
     @property
     def store(self) -> Store:
@@ -53,7 +59,13 @@ class Service:
         return self._tenants
 
     async def start(self) -> None:
-        """Open the store (migrating its schema), connect to Wix, and start the worker."""
+        """Open the store, connect to Wix, and start the worker and the retention task.
+
+        A SQLite store's schema is created or upgraded here (one node, nothing to coordinate). A PostgreSQL
+        store is only checked: several nodes share it, so its schema changes when the operator runs
+        ``inboxbridge migrate``, and a node refuses to start on a schema that is missing, behind, or newer
+        than it knows. On PostgreSQL the Wix rate limit of each site is shared by all nodes.
+        """
         settings = self.settings
         base_url = settings.wix.base_url
         default_auth: Auth | None = None
@@ -62,19 +74,29 @@ class Service:
             base_url = self.sandbox.url
             default_auth = ApiKeyAuth(api_key=DEMO_API_KEY, site_id=DEMO_SITE_ID)
             log.info("using the built-in Wix sandbox", url=base_url)
-        self._store = await Store.open(settings.database_url)
+        shared = is_postgres(settings.database_url)
+        self._store = await Store.open(settings.database_url, migrate=not shared)
         for name in settings.tenants:
             await self._store.upsert_tenant(name)
+        rate = settings.wix.requests_per_minute / 60
+        limiter: RateLimiter | None = None
+        if shared:
+            limiter = SharedRateLimiter(self._store, rate, settings.wix.burst)
         self._wix = WixClient(
             base_url,
             timeout=settings.wix.timeout_seconds,
-            rate_limit_per_second=settings.wix.requests_per_minute / 60,
+            rate_limit_per_second=rate,
             rate_limit_burst=settings.wix.burst,
+            limiter=limiter,
+            on_response=observe_wix_call,
         )
         self._tenants = TenantDirectory.build(settings, self._wix, default_auth=default_auth)
+        await self._tenants.load_installed(self._store)
         if self.run_worker:
-            self.worker = Worker(self._store, self._tenants, Pipeline(self._store), settings.worker)
+            self.worker = Worker(self._store, self._tenants, Pipeline(MeteredIdCache(self._store)), settings.worker)
             self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="worker")
+            retention = Retention(self._store, settings.retention)
+            self._retention_task = asyncio.create_task(retention.run(self._stop), name="retention")
         log.info("service started", tenants=self._tenants.names(), worker=self.run_worker)
 
     def _sandbox_config(self) -> SandboxConfig:
@@ -95,6 +117,9 @@ class Service:
         if self._worker_task is not None:
             await self._worker_task
             self._worker_task = None
+        if self._retention_task is not None:
+            await self._retention_task
+            self._retention_task = None
         if self._wix is not None:
             await self._wix.aclose()
         if self._store is not None:

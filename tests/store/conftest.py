@@ -1,15 +1,20 @@
-"""Fixtures for the store tests: a real SQLite file per test and a clock the test moves by hand."""
+"""Fixtures for the store tests: a clock the test moves by hand, and a real database per test on each backend.
+
+``store`` and ``db_url`` run every test that takes them twice: on a SQLite file, and on PostgreSQL in a schema
+of this run (see postgres.py). ``sqlite_url`` is for the tests of SQLite's own behaviour.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres import Schemas
 
 from inboxbridge.events import EventKind, InboundEvent
 from inboxbridge.store import AttemptRecord, Store, migrate
@@ -63,9 +68,38 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Iterator[Schemas]:
+    made = Schemas()
+    yield made
+    asyncio.run(made.drop_all())
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'inboxbridge.db'}"
+
+
+# The PostgreSQL set-up runs in sync fixtures, outside the test's event loop, each in a loop of its own.
+
+
+@pytest.fixture
+def db_url(backend: str, sqlite_url: str, request: pytest.FixtureRequest) -> str:
+    """An empty database (a fresh SQLite file, or a fresh PostgreSQL schema)."""
+    if backend == "sqlite":
+        return sqlite_url
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def postgres_url(schemas: Schemas) -> str:
+    """An empty PostgreSQL schema, for the tests of PostgreSQL's own behaviour."""
+    return asyncio.run(schemas.create())
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +110,33 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def migrated_schema(schemas: Schemas) -> str:
+    """A PostgreSQL schema migrated once per run, emptied by each test that uses it."""
+
+    async def make() -> str:
+        url = await schemas.create()
+        await migrate(url)
+        return url
+
+    return asyncio.run(make())
+
+
 @pytest.fixture
-async def store(tmp_path: Path, migrated_template: Path, db_url: str, clock: ManualClock) -> AsyncIterator[Store]:
-    shutil.copyfile(migrated_template, tmp_path / "inboxbridge.db")
-    opened = await Store.open(db_url, clock=clock)
+def migrated_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of the test's backend."""
+    if backend == "sqlite":
+        shutil.copyfile(request.getfixturevalue("migrated_template"), tmp_path / "inboxbridge.db")
+        return f"sqlite:///{tmp_path / 'inboxbridge.db'}"
+    url: str = request.getfixturevalue("migrated_schema")
+    schemas: Schemas = request.getfixturevalue("schemas")
+    asyncio.run(schemas.truncate(url))
+    return url
+
+
+@pytest.fixture
+async def store(migrated_url: str, clock: ManualClock) -> AsyncIterator[Store]:
+    opened = await Store.open(migrated_url, clock=clock)
     await opened.upsert_tenant("acme")
     await opened.upsert_tenant("beta")
     try:

@@ -99,8 +99,8 @@ async def test_a_naive_clock_is_refused(db_url: str) -> None:
         await store.close()
 
 
-async def test_write_lock_held_too_long_is_unavailable(db_url: str, tmp_path: Path, clock: ManualClock) -> None:
-    store = await Store.open(db_url, clock=clock, busy_timeout=0.2)
+async def test_write_lock_held_too_long_is_unavailable(sqlite_url: str, tmp_path: Path, clock: ManualClock) -> None:
+    store = await Store.open(sqlite_url, clock=clock, busy_timeout=0.2)
     try:
         await store.upsert_tenant("acme")
         blocker = sqlite3.connect(tmp_path / "inboxbridge.db", isolation_level=None)
@@ -118,14 +118,14 @@ async def test_write_lock_held_too_long_is_unavailable(db_url: str, tmp_path: Pa
         await store.close()
 
 
-async def test_read_only_database_is_unavailable_for_ingest(db_url: str, clock: ManualClock) -> None:
+async def test_read_only_database_is_unavailable_for_ingest(sqlite_url: str, clock: ManualClock) -> None:
     # Tests run as root, for whom file permissions do not stop writes; SQLite's read-only open mode does, with
     # the same error SQLite reports for a read-only file or file system.
-    writer = await Store.open(db_url, clock=clock)
+    writer = await Store.open(sqlite_url, clock=clock)
     await writer.upsert_tenant("acme")
     await writer.ingest([make_event(external_id="1")])
     await writer.close()
-    reader = await Store.open(db_url + "?mode=ro", clock=clock)
+    reader = await Store.open(sqlite_url + "?mode=ro", clock=clock)
     try:
         with pytest.raises(StoreUnavailable, match="readonly"):
             await reader.ingest([make_event(external_id="2", minute=1)])

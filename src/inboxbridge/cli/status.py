@@ -9,7 +9,8 @@ from rich.table import Table
 
 from inboxbridge.cli.common import ConfigOption, console, err, load
 from inboxbridge.config import Settings
-from inboxbridge.store import EventStatus, Store, StoreUnavailable, migrate
+from inboxbridge.store import EventStatus, SchemaVersionError, Store, StoreUnavailable, migrate
+from inboxbridge.store.dialect import parse_url
 
 
 def status(config: ConfigOption = None) -> None:
@@ -21,11 +22,12 @@ def status(config: ConfigOption = None) -> None:
 async def _status(settings: Settings) -> None:
     try:
         store = await Store.open(settings.database_url, migrate=False)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, SchemaVersionError) as exc:
         err.print(f"cannot open the store: {exc}", highlight=False)
         raise typer.Exit(1) from None
     try:
-        table = Table(title=f"inboxbridge · {settings.database_url}")
+        # The target's description names the database without the password a PostgreSQL URL may hold.
+        table = Table(title=f"inboxbridge · {parse_url(settings.database_url).describe()}")
         table.add_column("tenant")
         for state in EventStatus:
             table.add_column(state.value, justify="right")
@@ -46,7 +48,12 @@ async def _status(settings: Settings) -> None:
 
 
 def migrate_command(config: ConfigOption = None) -> None:
-    """Create or upgrade the store's schema, then exit."""
+    """Create or upgrade the store's schema, then exit (run it before starting nodes on PostgreSQL)."""
     settings = load(config)
-    asyncio.run(migrate(settings.database_url))
-    console.print(f"schema up to date: {settings.database_url}", highlight=False)
+    try:
+        revision = asyncio.run(migrate(settings.database_url))
+    except (StoreUnavailable, SchemaVersionError) as exc:
+        err.print(f"cannot migrate the store: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    where = parse_url(settings.database_url).describe()
+    console.print(f"schema up to date (revision {revision}): {where}", highlight=False)

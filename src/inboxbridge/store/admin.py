@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.store import heads
+from inboxbridge.store.dialect import lock_keys, lock_keys_of_events
 from inboxbridge.store.schema import attempts, events, is_status
 
 __all__ = ["drop_dead", "park_tenant", "replay", "replay_dead", "unpark_tenant"]
@@ -28,6 +29,7 @@ async def replay(conn: AsyncConnection, event_ids: Sequence[int], now: datetime)
     ids = list(set(event_ids))
     if not ids:
         return 0
+    await lock_keys_of_events(conn, ids)
     result = await conn.execute(
         update(events).where(events.c.id.in_(ids), is_status(events, "dead")).values(next_attempt_at=now, **_REPLAYED)
     )
@@ -42,11 +44,23 @@ async def replay_dead(conn: AsyncConnection, tenant_id: str | None, source: str 
         conditions.append(events.c.tenant_id == tenant_id)
     if source is not None:
         conditions.append(events.c.source == source)
-    affected = list((await conn.execute(select(events.c.tenant_id).where(*conditions).distinct())).scalars())
-    result = await conn.execute(update(events).where(*conditions).values(next_attempt_at=now, **_REPLAYED))
-    for tenant in affected:
-        await heads.rebuild_tenant(conn, tenant)
-    return result.rowcount
+    return await _move_keys(conn, conditions, {"next_attempt_at": now, **_REPLAYED})
+
+
+async def _move_keys(conn: AsyncConnection, conditions: list[ColumnElement[bool]], values: dict[str, object]) -> int:
+    """Update the events matching ``conditions`` key by key, holding the locks of their keys.
+
+    The keys are found first and locked, and only their events change: an event of a new key stored meanwhile
+    is left as it came (it was not there when the operator asked).
+    """
+    keys = sorted(set((await conn.execute(select(events.c.ordering_key).where(*conditions).distinct())).scalars()))
+    await lock_keys(conn, keys)
+    moved = 0
+    for chunk in heads.chunks(keys):
+        result = await conn.execute(update(events).where(*conditions, events.c.ordering_key.in_(chunk)).values(values))
+        moved += result.rowcount
+    await heads.refresh_keys(conn, keys)
+    return moved
 
 
 async def drop_dead(conn: AsyncConnection, event_ids: Sequence[int]) -> int:
@@ -61,11 +75,8 @@ async def drop_dead(conn: AsyncConnection, event_ids: Sequence[int]) -> int:
 
 
 async def _move(conn: AsyncConnection, tenant_id: str, from_status: str, to_status: str) -> int:
-    result = await conn.execute(
-        update(events).where(events.c.tenant_id == tenant_id, events.c.status == from_status).values(status=to_status)
-    )
-    await heads.rebuild_tenant(conn, tenant_id)
-    return result.rowcount
+    conditions = [events.c.tenant_id == tenant_id, events.c.status == from_status]
+    return await _move_keys(conn, conditions, {"status": to_status})
 
 
 async def park_tenant(conn: AsyncConnection, tenant_id: str) -> int:

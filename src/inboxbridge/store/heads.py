@@ -7,20 +7,32 @@ its lease end if it is in flight, or, later than either, the end of a lease anot
 holds (a late event with an older timestamp must wait for the one in flight). ``ready_at`` does not depend on
 the current time, so a claim only has to compare it with now.
 
+Such a transaction holds the locks of those keys (:func:`~inboxbridge.store.dialect.lock_keys`) from before its
+first read of their events until it commits: two nodes on PostgreSQL never rebuild a key's row from different
+views of its events.
+
 The rebuild is set-based (a delete and an insert from a select), so a batch costs the same few statements as
 one event, and each key is one index step into ``ix_events_active_key`` and ``ix_events_in_flight_key``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import ColumnElement, Select, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.store.schema import events, is_active, is_status, queue_heads
 
-__all__ = ["rebuild_tenant", "refresh_for_events"]
+__all__ = ["CHUNK", "chunks", "refresh_for_events", "refresh_keys"]
+
+# Keys per statement: far below SQLite's limit of 32766 bound parameters and PostgreSQL's 65535.
+CHUNK = 500
+
+
+def chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    """``items`` in slices of at most :data:`CHUNK`."""
+    return [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
 async def refresh_for_events(conn: AsyncConnection, event_ids: Collection[int]) -> None:
@@ -31,10 +43,11 @@ async def refresh_for_events(conn: AsyncConnection, event_ids: Collection[int]) 
     await _rebuild(conn, keys, queue_heads.c.ordering_key.in_(keys))
 
 
-async def rebuild_tenant(conn: AsyncConnection, tenant_id: str) -> None:
-    """Rebuild every head row of a tenant (after bulk status changes)."""
-    keys = select(events.c.ordering_key).where(events.c.tenant_id == tenant_id, is_active(events)).distinct()
-    await _rebuild(conn, keys, queue_heads.c.tenant_id == tenant_id)
+async def refresh_keys(conn: AsyncConnection, keys: Collection[str]) -> None:
+    """Rebuild the head rows of ``keys``."""
+    for chunk in chunks(sorted(set(keys))):
+        active = select(events.c.ordering_key).where(events.c.ordering_key.in_(chunk), is_active(events)).distinct()
+        await _rebuild(conn, active, queue_heads.c.ordering_key.in_(chunk))
 
 
 async def _rebuild(conn: AsyncConnection, key_query: Select[tuple[str]], stale: ColumnElement[bool]) -> None:

@@ -13,9 +13,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from inboxbridge.store.dialect import DatabaseTarget, Engines, create_engines, parse_url
+from inboxbridge.store.dialect import (
+    DatabaseTarget,
+    Engines,
+    PostgresTarget,
+    create_engines,
+    lock_migrations,
+    parse_url,
+)
 from inboxbridge.store.errors import SchemaVersionError, unavailable_on_failure
 
 __all__ = ["VERSION_TABLE", "head_revision", "known_revisions", "migrate", "upgrade", "verify"]
@@ -65,14 +73,22 @@ async def _current_revision(engines: Engines) -> str | None:
 
 
 async def upgrade(engines: Engines, where: str) -> str:
-    """Apply every missing revision, in one transaction holding the write lock; returns the revision."""
+    """Apply every missing revision, in one transaction holding the write lock; returns the revision.
+
+    On PostgreSQL the schema named by the URL's ``search_path`` is created when missing, and nodes that start
+    at once migrate one after the other.
+    """
     with unavailable_on_failure(f"migrating the {where}"):
         current = await _current_revision(engines)
         _refuse_unknown(current, where)
         if current != head_revision():
-            # Checked again under the write lock: another process may have migrated meanwhile.
             async with engines.write.begin() as connection:
+                await connection.run_sync(lock_migrations)
+                # Checked again under the lock: another process may have migrated meanwhile.
                 _refuse_unknown(await connection.run_sync(_current), where)
+                if isinstance(engines.target, PostgresTarget) and engines.target.schema:
+                    schema = engines.target.schema.replace('"', '""')
+                    await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
                 await connection.run_sync(_apply)
     return head_revision()
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.events import InboundEvent
 from inboxbridge.store import heads
-from inboxbridge.store.dialect import insert_ignore
+from inboxbridge.store.dialect import insert_ignore, lock_keys, try_lock_keys
 from inboxbridge.store.errors import LeaseLost
 from inboxbridge.store.models import AttemptRecord, ClaimedEvent, IngestResult, SendState
 from inboxbridge.store.schema import attempts, events, is_status, queue_heads, tenants
@@ -37,6 +37,7 @@ async def ingest(conn: AsyncConnection, batch: Sequence[InboundEvent], now: date
             f"unknown tenant(s): {', '.join(sorted(missing))}; tenants must be registered before their events"
         )
     rows = [_event_values(event, now) for event in batch]
+    await lock_keys(conn, {row["ordering_key"] for row in rows})
     keys = [(row["tenant_id"], row["source"], row["idempotency_key"]) for row in rows]
     key_columns = [events.c[name] for name in _DEDUPE_KEY]
     inserted: dict[tuple[str, str, str], int] = {}
@@ -102,11 +103,14 @@ async def _busy_tenants(conn: AsyncConnection, now: datetime, limit: int) -> lis
 
 
 async def _ready_heads(conn: AsyncConnection, tenant_id: str, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """A tenant's claimable heads, oldest first. On PostgreSQL the rows are locked, skipping those another
+    transaction holds, so nodes claiming at once are handed different keys."""
     query = (
         select(queue_heads.c.event_id, queue_heads.c.ordering_key)
         .where(queue_heads.c.tenant_id == tenant_id, queue_heads.c.ready_at <= now)
         .order_by(queue_heads.c.ready_at, queue_heads.c.event_id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return [(row.event_id, row.ordering_key) for row in await conn.execute(query)]
 
@@ -129,6 +133,10 @@ async def claim(
         return []
     busy = await _busy_tenants(conn, now, limit)
     chosen = _round_robin([await _ready_heads(conn, tenant_id, now, limit) for tenant_id in busy], limit)
+    # A writer holding a key's lock may be changing its events without having reached the head row yet; such
+    # keys are skipped. A row locked and a key lock held mean the row is the key's committed truth.
+    locked = await try_lock_keys(conn, [key for _, key in chosen])
+    chosen = [(event_id, key) for event_id, key in chosen if key in locked]
     if not chosen:
         return []
     expires = now + timedelta(seconds=lease_seconds)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -36,6 +37,7 @@ __all__ = [
     "metadata",
     "quarantine",
     "queue_heads",
+    "rate_buckets",
     "tenants",
 ]
 
@@ -194,3 +196,13 @@ conversation_cache = Table(
 )
 Index("ix_conversation_cache_conversation", conversation_cache.c.tenant_id, conversation_cache.c.conversation_id)
 Index("ix_conversation_cache_expires_at", conversation_cache.c.expires_at)
+
+# The Wix rate limit of a site shared by every node (PostgreSQL): a token bucket, refilled on each reservation.
+# ``tokens`` goes below zero while reservations wait for their turn.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("tokens", Double(), nullable=False),
+    Column("refilled_at", UtcMicros(), nullable=False),
+)

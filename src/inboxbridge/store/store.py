@@ -12,9 +12,9 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inboxbridge.events import InboundEvent
-from inboxbridge.store import admin, caches, heads, queries, queue
+from inboxbridge.store import admin, caches, heads, queries, queue, ratelimit
 from inboxbridge.store import quarantine as kept
-from inboxbridge.store.dialect import Engines, create_engines, parse_url, upsert
+from inboxbridge.store.dialect import Engines, create_engines, lock_keys_of_events, parse_url, upsert
 from inboxbridge.store.errors import unavailable_on_failure
 from inboxbridge.store.migrate import upgrade, verify
 from inboxbridge.store.models import (
@@ -51,6 +51,7 @@ class Store:
 
     def __init__(self, engines: Engines, clock: Clock, description: str) -> None:
         self._engines = engines
+        self.backend = engines.target.backend
         self._clock = clock
         self._description = description
         self._write_lock = asyncio.Lock()
@@ -64,12 +65,13 @@ class Store:
         clock: Clock | None = None,
         busy_timeout: float = 5.0,
     ) -> Store:
-        """Open the database at ``url`` (``sqlite:///file.db``, ``sqlite+aiosqlite:///...``, or a path).
+        """Open the database at ``url``: ``sqlite:///file.db``, ``sqlite+aiosqlite:///...``, a path, or
+        ``postgresql://user@host/database`` (see :func:`~inboxbridge.store.dialect.parse_url` for the options).
 
         With ``migrate`` the schema is created or upgraded; without, a schema that is missing, behind, or
         newer than this code is refused with :class:`~inboxbridge.store.SchemaVersionError`.
-        ``busy_timeout`` is how long (seconds) a call waits for another process's write lock before giving up
-        as unavailable.
+        ``busy_timeout`` is how long (seconds) a call waits for another process's write lock (SQLite) or for a
+        free pooled connection (PostgreSQL) before giving up as unavailable.
         """
         target = parse_url(url)
         target.check_reachable()
@@ -105,6 +107,12 @@ class Store:
         if not write:
             with unavailable_on_failure(f"{what} on the {self._description}"):
                 async with self._engines.read.begin() as conn:
+                    yield conn
+            return
+        if not self._engines.serializes_writes:
+            # PostgreSQL: writers run side by side; key locks and row locks order what must be ordered.
+            with unavailable_on_failure(f"{what} on the {self._description}"):
+                async with self._engines.write.begin() as conn:
                     yield conn
             return
         # SQLite has one writer at a time. Queueing this process's writers here, fairly and without polling,
@@ -228,6 +236,7 @@ class Store:
         """Keep the lease ``seconds`` from now; returns the new expiry. Raises LeaseLost."""
         expires = self.now() + timedelta(seconds=seconds)
         async with self._transaction("extending a lease", write=True) as conn:
+            await lock_keys_of_events(conn, [event_id])
             await queue.update_leased(conn, event_id, lease_token, {"lease_expires_at": expires})
             await heads.refresh_for_events(conn, [event_id])
         return expires
@@ -306,6 +315,7 @@ class Store:
             **_NO_LEASE,
         }
         async with self._transaction("releasing an event", write=True) as conn:
+            await lock_keys_of_events(conn, [event_id])
             await queue.update_leased(conn, event_id, lease_token, values)
             await heads.refresh_for_events(conn, [event_id])
 
@@ -313,6 +323,7 @@ class Store:
         self, what: str, event_id: int, lease_token: str, values: Mapping[str, Any], attempt: AttemptRecord
     ) -> None:
         async with self._transaction(what, write=True) as conn:
+            await lock_keys_of_events(conn, [event_id])
             await queue.update_leased(conn, event_id, lease_token, values)
             await queue.add_attempt(conn, event_id, attempt)
             await heads.refresh_for_events(conn, [event_id])
@@ -432,23 +443,37 @@ class Store:
         async with self._transaction("writing the conversation cache", write=True) as conn:
             return await caches.drop_conversations(conn, tenant, conversation_ids)
 
+    # Shared rate limits
+
+    async def reserve_rate_tokens(self, key: str, count: int, rate: float, burst: int) -> float:
+        """Take ``count`` tokens from the shared bucket of ``key`` (``rate`` a second, up to ``burst``); returns
+        the seconds to wait before they may be used. Every process on this database draws from the same bucket."""
+        async with self._transaction("reserving rate-limit tokens", write=True) as conn:
+            return await ratelimit.reserve(conn, key, count, rate, burst)
+
     # Housekeeping
 
     async def prune(self, delivered_older_than: timedelta, batch_size: int = 1000) -> dict[str, int]:
         """Delete events delivered longer ago than ``delivered_older_than`` (with their attempts) and expired
-        cache rows, in short transactions of ``batch_size``; returns how many rows of each went."""
+        cache rows, in short transactions of ``batch_size``; returns how many rows of each went.
+
+        Between batches other callers get their turn (on SQLite the write lock is handed on in arrival order), so
+        a large prune never holds ingest up for longer than one batch. Dead and undelivered events are kept.
+        """
         if batch_size <= 0:
             raise ValueError("batch_size must be positive")
         removed = {"events": 0, "attempts": 0, "contact_cache": 0, "conversation_cache": 0}
         cutoff = self.now() - delivered_older_than
         while True:
             async with self._transaction("pruning delivered events", write=True) as conn:
+                # Nodes pruning at once take different batches instead of waiting for each other's rows.
                 ids = list(
                     (
                         await conn.execute(
                             select(events.c.id)
                             .where(is_status(events, "delivered"), events.c.delivered_at < cutoff)
                             .limit(batch_size)
+                            .with_for_update(skip_locked=True)
                         )
                     ).scalars()
                 )
@@ -459,6 +484,7 @@ class Store:
                     removed["events"] += gone.rowcount
             if len(ids) < batch_size:
                 break
+            await asyncio.sleep(0)
         while True:
             async with self._transaction("pruning caches", write=True) as conn:
                 contacts, conversations = await caches.prune_expired(conn, self.now(), batch_size)
