@@ -13,6 +13,7 @@ from inboxbridge.cli.common import ConfigOption, LogLevel, console, load, sandbo
 from inboxbridge.logs import configure_logging
 from inboxbridge.server import create_app
 from inboxbridge.service import Service
+from inboxbridge.store.dialect import parse_url
 
 
 def serve(
@@ -28,7 +29,7 @@ def serve(
     service = Service(settings, run_worker=worker, sandbox_database=sandbox_db(settings))
     console.print(
         f"inboxbridge listening on http://{settings.host}:{settings.port} "
-        f"(store: {settings.database_url}; Wix: {settings.wix.base_url})",
+        f"(store: {parse_url(settings.database_url).describe()}; Wix: {settings.wix.base_url})",
         highlight=False,
     )
     uvicorn.run(
