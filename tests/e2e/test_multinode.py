@@ -38,12 +38,20 @@ async def post_round_robin(nodes: list[ServiceProcess], bodies: list[bytes]) -> 
 
     async def one(client: httpx2.AsyncClient, n: int, body: bytes) -> int:
         async with limit:
-            answer = await client.post(
-                f"{nodes[n % len(nodes)].url}/hooks/shop/chat",
-                content=body,
-                headers={"x-signature": sign(body), "content-type": "application/json"},
-            )
-            return answer.status_code
+            for attempt in range(3):
+                try:
+                    answer = await client.post(
+                        f"{nodes[n % len(nodes)].url}/hooks/shop/chat",
+                        content=body,
+                        headers={"x-signature": sign(body), "content-type": "application/json"},
+                    )
+                except httpx2.TransportError:
+                    # As a provider does: a dropped keep-alive connection is retried (idempotent ingest).
+                    if attempt == 2:
+                        raise
+                    continue
+                return answer.status_code
+            raise AssertionError("unreachable")
 
     async with httpx2.AsyncClient(timeout=30) as client:
         return await asyncio.gather(*(one(client, n, body) for n, body in enumerate(bodies)))
@@ -78,7 +86,7 @@ def test_three_nodes_one_killed_deliver_everything_once_in_order(sandbox: Sandbo
         )
         try:
             started = time.monotonic()
-            assert set(asyncio.run(post_round_robin(nodes, bodies))) == {202}
+            assert set(asyncio.run(post_round_robin(nodes, bodies))) <= {200, 202}
             posted = time.monotonic()
             wait_until(lambda: len(box.all_messages()) >= total // 3, what="a third of the stream", timeout=60)
             nodes[1].kill()

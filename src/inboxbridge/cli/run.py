@@ -38,6 +38,8 @@ def serve(
         port=settings.port,
         log_level="warning",
         access_log=False,
+        # Providers and load balancers reuse connections; uvicorn's 5 s default closes them under their feet.
+        timeout_keep_alive=75,
         timeout_graceful_shutdown=int(settings.worker.shutdown_grace_seconds) + 5,
     )
 
