@@ -14,6 +14,8 @@ from inboxbridge.server.admin_models import (
     Dropped,
     EventDetail,
     EventSummary,
+    IdPath,
+    Offset,
     QuarantinedRequest,
     Reingested,
     Replayed,
@@ -53,7 +55,7 @@ async def events(
     occurred_after: datetime | None = None,
     occurred_before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[EventSummary]:
     """Events matching every filter given."""
     where = operator.EventFilter(tenant, source, status, customer, occurred_after, occurred_before)
@@ -62,7 +64,7 @@ async def events(
 
 
 @router.get("/events/{event_id}", summary="One event in full", responses={404: {"description": "No such event"}})
-async def event(request: Request, event_id: int) -> EventDetail:
+async def event(request: Request, event_id: IdPath) -> EventDetail:
     """The event's payload (secrets masked), the Wix message it becomes, every try with Wix's answer, links."""
     try:
         return await operator.event_detail(_service(request), event_id)
@@ -71,7 +73,7 @@ async def event(request: Request, event_id: int) -> EventDetail:
 
 
 @router.post("/events/{event_id}/replay", summary="Replay one dead event")
-async def replay_event(request: Request, event_id: int) -> Replayed:
+async def replay_event(request: Request, event_id: IdPath) -> Replayed:
     """Back to the queue if it is dead (``replayed`` 0 otherwise)."""
     count = await operator.replay_dead(_service(request), [event_id], every=False, tenant=None, source=None)
     return Replayed(replayed=count)
@@ -83,7 +85,7 @@ async def dead_letters(
     tenant: str | None = None,
     source: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[EventSummary]:
     """Events that will not be tried again until replayed, with the reason in ``last_error``."""
     where = operator.EventFilter(tenant=tenant, source=source, status=EventStatus.DEAD)
@@ -128,7 +130,7 @@ async def quarantine(
     request: Request,
     tenant: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[QuarantinedRequest]:
     """Each with why it was refused, its headers (secrets masked) and body."""
     rows = await _service(request).store.list_quarantine(tenant or None, limit=limit, offset=offset)
@@ -140,7 +142,7 @@ async def quarantine(
     summary="One quarantined request",
     responses={404: {"description": "No such request"}},
 )
-async def quarantined(request: Request, quarantine_id: int) -> QuarantinedRequest:
+async def quarantined(request: Request, quarantine_id: IdPath) -> QuarantinedRequest:
     """The request as received."""
     row = await _service(request).store.get_quarantine(quarantine_id)
     if row is None:
@@ -153,7 +155,7 @@ async def quarantined(request: Request, quarantine_id: int) -> QuarantinedReques
     summary="Parse a quarantined request again and store its events",
     responses={404: {"description": "No such request"}, 422: {"description": "Still unreadable"}},
 )
-async def reingest(request: Request, quarantine_id: int) -> Reingested:
+async def reingest(request: Request, quarantine_id: IdPath) -> Reingested:
     """After fixing the source's mapping (and restarting): parse with the current mapping, store the events,
     and delete the request from quarantine."""
     try:
@@ -169,7 +171,7 @@ async def reingest(request: Request, quarantine_id: int) -> Reingested:
     summary="Delete a quarantined request",
     responses={404: {"description": "No such request"}},
 )
-async def delete_quarantined(request: Request, quarantine_id: int) -> dict[str, bool]:
+async def delete_quarantined(request: Request, quarantine_id: IdPath) -> dict[str, bool]:
     """Forget the request."""
     if not await _service(request).store.delete_quarantine(quarantine_id):
         raise HTTPException(404, f"no quarantined request {quarantine_id}")

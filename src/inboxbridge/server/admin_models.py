@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "MAX_ID",
     "Attempt",
     "DeadLetterAction",
     "Dropped",
     "EventDetail",
     "EventSummary",
+    "IdPath",
     "Link",
+    "Offset",
     "QuarantinedRequest",
     "Reingested",
     "Replayed",
     "TenantOverview",
 ]
+
+MAX_ID = 2**63 - 1
+"""The largest row id or offset the databases hold (64-bit signed); a larger number is refused with 422, not
+passed to the database to fail there."""
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 class TenantOverview(BaseModel):
@@ -112,7 +122,7 @@ class QuarantinedRequest(BaseModel):
 class DeadLetterAction(BaseModel):
     """Which dead letters to act on: ``ids``, or ``all`` of them (of a tenant, of a source)."""
 
-    ids: list[int] = Field(default_factory=list)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list)
     all: bool = False
     tenant: str | None = None
     source: str | None = None

@@ -20,7 +20,7 @@ from inboxbridge.server.admin_models import (
     Reingested,
     TenantOverview,
 )
-from inboxbridge.server.masking import mask
+from inboxbridge.server.masking import mask, mask_url
 from inboxbridge.service import Service
 from inboxbridge.sources import SourceError, WebhookRequest
 from inboxbridge.store import EventRow, EventStatus, QuarantineRow
@@ -237,7 +237,7 @@ def quarantined(row: QuarantineRow) -> QuarantinedRequest:
         source=row.source,
         reason=row.reason,
         method=row.method,
-        url=row.url,
+        url=mask_url(row.url),
         received_at=row.received_at,
         headers=mask(row.headers),
         body=row.body.decode("utf-8", errors="replace"),

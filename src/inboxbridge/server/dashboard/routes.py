@@ -7,14 +7,14 @@ page with a short notice, so reloading does not repeat it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from inboxbridge.config import AdminSettings
 from inboxbridge.server import operator
+from inboxbridge.server.admin_models import MAX_ID, IdPath, Offset
 from inboxbridge.server.auth import csrf_token, require_admin, verify_csrf
 from inboxbridge.server.body import BodyTooLarge, read_body
 from inboxbridge.server.dashboard.render import page
@@ -125,7 +125,7 @@ async def events_page(
     status: str | None = None,
     after: str | None = None,
     before: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> HTMLResponse:
     """The searchable event list."""
     state = EventStatus(status) if status in set(EventStatus) else None
@@ -159,7 +159,7 @@ async def events_page(
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
-async def event_page(request: Request, event_id: int) -> HTMLResponse:
+async def event_page(request: Request, event_id: IdPath) -> HTMLResponse:
     """One event in full."""
     try:
         detail = await operator.event_detail(_service(request), event_id)
@@ -169,7 +169,7 @@ async def event_page(request: Request, event_id: int) -> HTMLResponse:
 
 
 @router.post("/events/{event_id}/replay")
-async def replay_event(request: Request, event_id: int) -> RedirectResponse:
+async def replay_event(request: Request, event_id: IdPath) -> RedirectResponse:
     """Replay one dead event."""
     await _form(request)
     count = await operator.replay_dead(_service(request), [event_id], every=False, tenant=None, source=None)
@@ -177,7 +177,7 @@ async def replay_event(request: Request, event_id: int) -> RedirectResponse:
 
 
 @router.post("/events/{event_id}/drop")
-async def drop_event(request: Request, event_id: int) -> RedirectResponse:
+async def drop_event(request: Request, event_id: IdPath) -> RedirectResponse:
     """Delete one dead event."""
     await _form(request)
     count = await operator.drop_dead(_service(request), [event_id], every=False, tenant=None, source=None)
@@ -202,7 +202,7 @@ async def dead_letters_page(request: Request, tenant: str | None = None, source:
 
 async def _dead_letter_action(request: Request) -> tuple[list[int], bool, str | None, str | None]:
     form = await _form(request)
-    ids = [int(v) for v in form.get("ids", []) if v.isdigit()]
+    ids = [int(v) for v in form.get("ids", []) if v.isdigit() and 1 <= int(v) <= MAX_ID]
     every = _first(form, "all") == "1"
     if not ids and not every:
         raise HTTPException(422, "select dead letters first, or use the 'all matching' buttons")
@@ -244,7 +244,7 @@ async def quarantine_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/quarantine/{quarantine_id}", response_class=HTMLResponse)
-async def quarantined_page(request: Request, quarantine_id: int) -> HTMLResponse:
+async def quarantined_page(request: Request, quarantine_id: IdPath) -> HTMLResponse:
     """One quarantined request, with re-ingest and delete."""
     row = await _service(request).store.get_quarantine(quarantine_id)
     if row is None:
@@ -259,7 +259,7 @@ async def quarantined_page(request: Request, quarantine_id: int) -> HTMLResponse
 
 
 @router.post("/quarantine/{quarantine_id}/reingest", response_model=None)
-async def reingest(request: Request, quarantine_id: int) -> RedirectResponse | HTMLResponse:
+async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse | HTMLResponse:
     """Parse the request again with the current mapping; on success it leaves the quarantine."""
     await _form(request)
     service = _service(request)
@@ -285,7 +285,7 @@ async def reingest(request: Request, quarantine_id: int) -> RedirectResponse | H
 
 
 @router.post("/quarantine/{quarantine_id}/delete")
-async def delete_quarantined(request: Request, quarantine_id: int) -> RedirectResponse:
+async def delete_quarantined(request: Request, quarantine_id: IdPath) -> RedirectResponse:
     """Forget the request."""
     await _form(request)
     if not await _service(request).store.delete_quarantine(quarantine_id):

@@ -1,0 +1,152 @@
+"""The figures each reliability suite measures, and docs/reliability.md written from them."""
+
+from __future__ import annotations
+
+import platform
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+__all__ = ["Figure", "Figures", "render"]
+
+HEADER = """# Reliability: what the chaos, bad-input and security suites show
+
+A sync service is trusted only when it is shown to lose nothing. The suites in `tests/reliability/` run the real
+service (a child process, or the app on a real HTTP server) against the built-in Wix sandbox and break things on
+purpose: the process is killed, Wix fails and slows down, webhooks arrive three times, requests are malformed or
+forged, the disk fills up and the database goes away. Each suite then reads the sandbox's Inbox (its admin API and
+`/_sandbox/overlaps`) and the store to count what was lost, posted twice or posted out of order.
+
+Regenerate this page (the table below is written from the run, nothing is typed in by hand):
+
+```sh
+.venv/bin/pip install -e '.[test]' schemathesis
+.venv/bin/python -m pytest tests/reliability --report docs/reliability.md                # the quick run (a few minutes)
+.venv/bin/python -m pytest tests/reliability --report docs/reliability.md --chaos-long   # the long run
+```
+
+The quick run is part of the default test run (`pytest`); `--chaos-long` (or `INBOXBRIDGE_CHAOS_LONG=1`) makes
+every suite longer: more events, 20 kills instead of 8, more fuzzed examples. `INBOXBRIDGE_RELIABILITY_REPORT=FILE`
+does what `--report FILE` does when pytest runs from the repository root. The store-fault suite mounts a small
+tmpfs, so it runs as root (it is skipped, saying why, otherwise); the PostgreSQL suites use the server named by
+`INBOXBRIDGE_TEST_POSTGRES_URL` (default `postgresql://postgres@127.0.0.1:5432/test`).
+
+Columns: **events** — distinct events sent (or requests, for the bad-input and security suites); **faults** —
+what was injected; **lost**, **duplicated**, **out of order** — counted in the sandbox's Inbox against what the
+service accepted; **5xx** — answers of 500 or more that were not the intended 503 of a store that cannot commit.
+"""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the table: a suite's case and what its run measured."""
+
+    suite: str
+    case: str
+    what: str
+    events: int
+    faults: str
+    lost: int | None = None
+    duplicated: int | None = None
+    out_of_order: int | None = None
+    server_errors: int = 0
+    notes: str = ""
+
+
+@dataclass
+class Figures:
+    """Rows collected during a pytest session (tests of one session may run in any order)."""
+
+    long: bool
+    rows: list[Figure] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, figure: Figure) -> None:
+        """Keep one case's figures for the report."""
+        with self._lock:
+            self.rows.append(figure)
+
+
+SUITE_ORDER = ["crash", "wix faults", "duplicates", "bad input", "security", "store faults"]
+
+
+def _cell(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def render(figures: Figures, *, failed: int) -> str:
+    """The whole of docs/reliability.md for this run."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "long (`--chaos-long`)" if figures.long else "quick (default)"
+    lines = [
+        HEADER,
+        "## Last run",
+        "",
+        f"{when}, {mode} run, Python {platform.python_version()} on {platform.system()} "
+        f"({len(figures.rows)} cases; failed tests: {failed}).",
+        "",
+        "| suite | case | what it does | events | faults injected | lost | duplicated | out of order | 5xx | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    rank = {name: i for i, name in enumerate(SUITE_ORDER)}
+    for row in sorted(figures.rows, key=lambda r: (rank.get(r.suite, len(rank)), r.suite, r.case)):
+        lines.append(
+            f"| {row.suite} | {row.case} | {row.what} | {row.events} | {row.faults} | {_cell(row.lost)} | "
+            f"{_cell(row.duplicated)} | {_cell(row.out_of_order)} | {row.server_errors} | {row.notes} |"
+        )
+    lines += ["", FOOTER.replace("FINDINGS_TABLE", _findings())]
+    return "\n".join(lines)
+
+
+FOOTER = """## What the suites found, and what was fixed
+
+Each finding was fixed in the service and has a regression test in the suite that found it:
+
+FINDINGS_TABLE
+
+Looked at and left as they are:
+
+- Crisp signs `[timestamp;body]` but documents no maximum age, so an old Crisp request is not refused for its age;
+  a replay is still stored once (the message fingerprint is its id). Mailgun signs its timestamp and token, not
+  the body, and SendGrid and Postmark send a bare credential: for those the body cannot be checked (the security
+  suite's tampered-body case covers every other source).
+- A filesystem cannot be remounted read-only under a running service (the kernel refuses while the database files
+  are open for writing), and the service refuses to start on a read-only database (`?mode=ro`), so the read-only
+  case is covered by that refusal at start rather than by a run.
+- On a very small disk SQLite's write-ahead log (about 4 MiB between checkpoints) can take all the space freed
+  after a disk-full period: the store then stays unavailable (503) until there is room for it. Give the database
+  some headroom beyond its own size.
+
+## Reading a failure
+
+Every suite asserts its figures: a lost, duplicated or out-of-order message, a 5xx or an unexpected answer fails
+the test with the customer, event or request concerned. Service logs of the child processes are kept in pytest's
+temporary folder (`service.log`), and the sandbox's request log is at `/_sandbox/requests` while a test runs.
+"""
+
+
+FINDINGS = [
+    (
+        "security: secrets scan",
+        "The quarantine (admin API and dashboard) showed a refused request's URL as received, so the `?token=` of "
+        "SendGrid and Postmark sources (Crisp's `?key=`) appeared in clear.",
+        "`server/masking.py` `mask_url`: secret-looking query parameters are shown as `***` (the stored request is "
+        "unchanged, so reingesting still works).",
+        "`test_secrets.py`, `test_security.py::test_a_url_token_is_masked_in_the_quarantine`",
+    ),
+    (
+        "bad input: schemathesis",
+        "Ids and offsets past 64 bits (`/admin/api/events/18446744073709551616`, `?offset=...`, the `ids` of the "
+        "dead-letter actions, the same on dashboard pages) reached the database and failed there: 500.",
+        "`server/admin_models.py` `IdPath`, `Offset` and bounded `ids`, used by the admin API and the dashboard: "
+        "422 with the reason.",
+        "`test_openapi_fuzz.py::test_numbers_past_64_bits_are_refused_with_422_not_a_500`",
+    ),
+]
+"""What the suites found: (suite, what was wrong, the fix, its regression test)."""
+
+
+def _findings() -> str:
+    rows = ["| found by | what was wrong | fix | regression test |", "|---|---|---|---|"]
+    rows += [f"| {found} | {wrong} | {fix} | {test} |" for found, wrong, fix, test in FINDINGS]
+    return "\n".join(rows)
