@@ -14,6 +14,7 @@ from inboxbridge.config import Settings
 from inboxbridge.metered_cache import MeteredIdCache
 from inboxbridge.metrics import observe_wix_call
 from inboxbridge.pipeline import Pipeline
+from inboxbridge.pipeline.layered_cache import LayeredIdCache
 from inboxbridge.retention import Retention
 from inboxbridge.sandbox import DEMO_API_KEY, DEMO_SITE_ID, SandboxConfig, SandboxServer, default_config
 from inboxbridge.store import Store
@@ -93,7 +94,10 @@ class Service:
         self._tenants = TenantDirectory.build(settings, self._wix, default_auth=default_auth)
         await self._tenants.load_installed(self._store)
         if self.run_worker:
-            self.worker = Worker(self._store, self._tenants, Pipeline(MeteredIdCache(self._store)), settings.worker)
+            # Metered outside the memory front: the hit rate is the pipeline's, whichever layer answered.
+            memory = LayeredIdCache(self._store)
+            self._store.on_conversations_dropped(memory.forget_conversations)
+            self.worker = Worker(self._store, self._tenants, Pipeline(MeteredIdCache(memory)), settings.worker)
             self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="worker")
             retention = Retention(self._store, settings.retention)
             self._retention_task = asyncio.create_task(retention.run(self._stop), name="retention")

@@ -34,7 +34,9 @@ async def test_delivery_paths_use_indexes(store: Store, clock: ManualClock) -> N
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
         if not statement.startswith(("BEGIN", "PRAGMA", *LOCK_STATEMENTS)):
-            statements.append((statement, parameters[0] if many else parameters))
+            # An executemany's parameters are a list of rows; a multi-row INSERT sent for one ("insertmanyvalues")
+            # comes flagged many with the flat tuple of its statement.
+            statements.append((statement, parameters[0] if many and isinstance(parameters, list) else parameters))
 
     event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
     try:

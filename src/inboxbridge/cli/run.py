@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+import uvloop
 
 from inboxbridge.cli.common import ConfigOption, LogLevel, console, load, sandbox_db
 from inboxbridge.logs import configure_logging
@@ -48,7 +49,8 @@ def worker_command(config: ConfigOption = None, log_level: LogLevel = "info") ->
     """Deliver stored events without serving HTTP (run beside `serve --no-worker` nodes)."""
     configure_logging(log_level)
     settings = load(config)
-    asyncio.run(_run_worker(Service(settings, sandbox_database=sandbox_db(settings))))
+    # The same event loop as `serve` (uvicorn picks uvloop): the worker's loop runs a callback per store round trip.
+    uvloop.run(_run_worker(Service(settings, sandbox_database=sandbox_db(settings))))
 
 
 async def _run_worker(service: Service) -> None:

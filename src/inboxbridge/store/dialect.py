@@ -38,7 +38,6 @@ __all__ = [
     "create_engines",
     "greatest",
     "insert_for",
-    "insert_ignore",
     "is_postgres",
     "least",
     "lock_keys",
@@ -280,6 +279,19 @@ def _postgres_engines(target: PostgresTarget, busy_timeout: float) -> Engines:
 # it starts from keys or from event ids) names a key's lock the same way; a hash collision only costs some waiting.
 _IDS = postgresql.ARRAY(postgresql.BIGINT)
 _KEYS = postgresql.ARRAY(postgresql.TEXT)
+# Ascending lock ids: two transactions wanting overlapping keys never wait for each other in a circle.
+_LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(lock_id)) FROM "
+    "(SELECT DISTINCT hashtextextended(key, 0) AS lock_id FROM unnest(:keys) AS key ORDER BY lock_id) AS ids"
+).bindparams(bindparam("keys", type_=_KEYS))
+_LOCK_KEYS_OF_EVENTS = text(
+    "SELECT count(pg_advisory_xact_lock(lock_id)) FROM "
+    "(SELECT DISTINCT hashtextextended(ordering_key, 0) AS lock_id FROM events "
+    "WHERE id = ANY(:ids) ORDER BY lock_id) AS ids"
+).bindparams(bindparam("ids", type_=_IDS))
+_TRY_LOCK_KEYS = text(
+    "SELECT key FROM unnest(:keys) AS key WHERE pg_try_advisory_xact_lock(hashtextextended(key, 0))"
+).bindparams(bindparam("keys", type_=_KEYS))
 
 
 async def lock_keys(conn: AsyncConnection, keys: Collection[str]) -> None:
@@ -290,34 +302,21 @@ async def lock_keys(conn: AsyncConnection, keys: Collection[str]) -> None:
     """
     if conn.dialect.name != "postgresql" or not keys:
         return
-    # Ascending lock ids: two transactions wanting overlapping keys never wait for each other in a circle.
-    statement = text(
-        "SELECT count(pg_advisory_xact_lock(lock_id)) FROM "
-        "(SELECT DISTINCT hashtextextended(key, 0) AS lock_id FROM unnest(:keys) AS key ORDER BY lock_id) AS ids"
-    ).bindparams(bindparam("keys", type_=_KEYS))
-    await conn.execute(statement, {"keys": sorted(set(keys))})
+    await conn.execute(_LOCK_KEYS, {"keys": sorted(set(keys))})
 
 
 async def lock_keys_of_events(conn: AsyncConnection, event_ids: Collection[int]) -> None:
     """:func:`lock_keys` for the ordering keys of ``event_ids`` (an event's key never changes)."""
     if conn.dialect.name != "postgresql" or not event_ids:
         return
-    statement = text(
-        "SELECT count(pg_advisory_xact_lock(lock_id)) FROM "
-        "(SELECT DISTINCT hashtextextended(ordering_key, 0) AS lock_id FROM events "
-        "WHERE id = ANY(:ids) ORDER BY lock_id) AS ids"
-    ).bindparams(bindparam("ids", type_=_IDS))
-    await conn.execute(statement, {"ids": sorted(set(event_ids))})
+    await conn.execute(_LOCK_KEYS_OF_EVENTS, {"ids": sorted(set(event_ids))})
 
 
 async def try_lock_keys(conn: AsyncConnection, keys: Collection[str]) -> set[str]:
     """Take the locks of those ``keys`` nobody holds, without waiting; returns the keys now locked."""
     if conn.dialect.name != "postgresql" or not keys:
         return set(keys)
-    statement = text(
-        "SELECT key FROM unnest(:keys) AS key WHERE pg_try_advisory_xact_lock(hashtextextended(key, 0))"
-    ).bindparams(bindparam("keys", type_=_KEYS))
-    return set((await conn.execute(statement, {"keys": sorted(set(keys))})).scalars())
+    return set((await conn.execute(_TRY_LOCK_KEYS, {"keys": sorted(set(keys))})).scalars())
 
 
 def lock_migrations(connection: Connection) -> None:
@@ -331,13 +330,6 @@ def insert_for(conn: AsyncConnection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def insert_ignore(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> Insert:
-    """A multi-row ``INSERT ... ON CONFLICT (key) DO NOTHING``: rows whose key exists are skipped."""
-    stmt = insert_for(conn, table).values([dict(row) for row in rows])
-    result: Insert = stmt.on_conflict_do_nothing(index_elements=list(key))
-    return result
 
 
 def upsert(

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-__all__ = ["LeaseLost", "SchemaVersionError", "StoreError", "StoreUnavailable", "unavailable_on_failure"]
+__all__ = [
+    "LeaseLost",
+    "SchemaVersionError",
+    "StoreError",
+    "StoreUnavailable",
+    "is_outage",
+    "unavailable_on_failure",
+]
 
 
 class StoreError(Exception):
@@ -43,3 +50,10 @@ def unavailable_on_failure(what: str) -> Iterator[None]:
     except (DBAPIError, SQLAlchemyTimeoutError, OSError) as exc:
         detail = getattr(exc, "orig", None) or exc
         raise StoreUnavailable(f"{what} failed: {detail}") from exc
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach for any caller (locked, read-only, disk full,
+    connection lost, no free connection), rather than that one statement's data was refused."""
+    cause = exc.__cause__ if isinstance(exc, StoreUnavailable) else None
+    return isinstance(cause, OperationalError | InterfaceError | SQLAlchemyTimeoutError | OSError)

@@ -11,15 +11,17 @@ Such a transaction holds the locks of those keys (:func:`~inboxbridge.store.dial
 first read of their events until it commits: two nodes on PostgreSQL never rebuild a key's row from different
 views of its events.
 
-The rebuild is set-based (a delete and an insert from a select), so a batch costs the same few statements as
-one event, and each key is one index step into ``ix_events_active_key`` and ``ix_events_in_flight_key``.
+The rebuild is set-based (a delete and an insert from a select), so a batch costs the same two statements as
+one event, and each key is one index step into ``ix_events_active_key`` and ``ix_events_in_flight_key``. The
+statements are built once, with the keys (or event ids) as an expanding bound parameter: building the aliases
+and subqueries anew on every call cost more than running them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, select
+from sqlalchemy import ColumnElement, Delete, Insert, Select, bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.store.schema import events, is_active, is_status, queue_heads
@@ -35,22 +37,8 @@ def chunks(items: Sequence[str]) -> list[Sequence[str]]:
     return [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
-async def refresh_for_events(conn: AsyncConnection, event_ids: Collection[int]) -> None:
-    """Rebuild the head rows of the ordering keys of ``event_ids`` (whatever those events' status now)."""
-    if not event_ids:
-        return
-    keys = select(events.c.ordering_key).where(events.c.id.in_(list(event_ids))).distinct()
-    await _rebuild(conn, keys, queue_heads.c.ordering_key.in_(keys))
-
-
-async def refresh_keys(conn: AsyncConnection, keys: Collection[str]) -> None:
-    """Rebuild the head rows of ``keys``."""
-    for chunk in chunks(sorted(set(keys))):
-        active = select(events.c.ordering_key).where(events.c.ordering_key.in_(chunk), is_active(events)).distinct()
-        await _rebuild(conn, active, queue_heads.c.ordering_key.in_(chunk))
-
-
-async def _rebuild(conn: AsyncConnection, key_query: Select[tuple[str]], stale: ColumnElement[bool]) -> None:
+def _rebuild(key_query: Select[tuple[str]], stale: ColumnElement[bool]) -> tuple[Delete, Insert]:
+    """The two statements that replace the head rows of the keys ``key_query`` selects."""
     keys = key_query.subquery("keys")
     candidate = events.alias("candidate")
     head_id = (
@@ -73,5 +61,35 @@ async def _rebuild(conn: AsyncConnection, key_query: Select[tuple[str]], stale: 
     rows = select(keys.c.ordering_key, head.c.tenant_id, head.c.id, ready_at).select_from(
         keys.join(head, head.c.id == head_id)
     )
-    await conn.execute(delete(queue_heads).where(stale))
-    await conn.execute(queue_heads.insert().from_select(["ordering_key", "tenant_id", "event_id", "ready_at"], rows))
+    return (
+        delete(queue_heads).where(stale),
+        queue_heads.insert().from_select(["ordering_key", "tenant_id", "event_id", "ready_at"], rows),
+    )
+
+
+_keys_of_events = (
+    select(events.c.ordering_key).where(events.c.id.in_(bindparam("event_ids", expanding=True))).distinct()
+)
+_BY_EVENTS = _rebuild(_keys_of_events, queue_heads.c.ordering_key.in_(_keys_of_events))
+_BY_KEYS = _rebuild(
+    select(events.c.ordering_key)
+    .where(events.c.ordering_key.in_(bindparam("keys", expanding=True)), is_active(events))
+    .distinct(),
+    queue_heads.c.ordering_key.in_(bindparam("keys", expanding=True)),
+)
+
+
+async def refresh_for_events(conn: AsyncConnection, event_ids: Collection[int]) -> None:
+    """Rebuild the head rows of the ordering keys of ``event_ids`` (whatever those events' status now)."""
+    ids = sorted(set(event_ids))
+    for start in range(0, len(ids), CHUNK):
+        parameters = {"event_ids": ids[start : start + CHUNK]}
+        for statement in _BY_EVENTS:
+            await conn.execute(statement, parameters)
+
+
+async def refresh_keys(conn: AsyncConnection, keys: Collection[str]) -> None:
+    """Rebuild the head rows of ``keys``."""
+    for chunk in chunks(sorted(set(keys))):
+        for statement in _BY_KEYS:
+            await conn.execute(statement, {"keys": list(chunk)})

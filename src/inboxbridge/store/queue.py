@@ -10,66 +10,113 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.events import InboundEvent
 from inboxbridge.store import heads
-from inboxbridge.store.dialect import insert_ignore, lock_keys, try_lock_keys
+from inboxbridge.store.dialect import lock_keys, try_lock_keys
 from inboxbridge.store.errors import LeaseLost
 from inboxbridge.store.models import AttemptRecord, ClaimedEvent, IngestResult, SendState
 from inboxbridge.store.schema import attempts, events, is_status, queue_heads, tenants
 
-__all__ = ["add_attempt", "claim", "ingest", "update_leased"]
+__all__ = ["add_attempt", "claim", "ingest", "ingest_batches", "update_leased"]
 
 _DEDUPE_KEY = ("tenant_id", "source", "idempotency_key")
-# Rows per INSERT: 13 parameters each stays far below SQLite's limit of 32766 bound parameters.
-_INSERT_CHUNK = 500
+_DedupeKey = tuple[str, str, str]
+
+# Built once: constructing statements per call cost more than running them. The insert runs as an executemany,
+# which SQLAlchemy sends as multi-row INSERTs (its "insertmanyvalues"), RETURNING the rows actually inserted.
+_KNOWN_TENANTS = select(tenants.c.id).where(tenants.c.id.in_(bindparam("tenant_ids", expanding=True)))
+_INSERTS = {
+    name: dialect.insert(events)
+    .on_conflict_do_nothing(index_elements=list(_DEDUPE_KEY))
+    .returning(events.c.id, *(events.c[column] for column in _DEDUPE_KEY))
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+# Equalities then IN on the last column: index lookups (a row-value IN would scan the index).
+_EXISTING = select(events.c.id, events.c.idempotency_key).where(
+    events.c.tenant_id == bindparam("tenant_id"),
+    events.c.source == bindparam("source"),
+    events.c.idempotency_key.in_(bindparam("idempotency_keys", expanding=True)),
+)
 
 
 async def ingest(conn: AsyncConnection, batch: Sequence[InboundEvent], now: datetime) -> list[IngestResult]:
-    """Store new events (repeats of a stored idempotency key are recognised, not stored again)."""
-    if not batch:
-        return []
-    wanted = {event.tenant for event in batch}
-    known = set((await conn.execute(select(tenants.c.id).where(tenants.c.id.in_(wanted)))).scalars())
-    if missing := wanted - known:
-        raise ValueError(
-            f"unknown tenant(s): {', '.join(sorted(missing))}; tenants must be registered before their events"
-        )
-    rows = [_event_values(event, now) for event in batch]
+    """Store new events (repeats of a stored idempotency key are recognised, not stored again).
+
+    Raises ValueError, storing nothing, when a tenant of the batch is not registered.
+    """
+    [outcome] = await ingest_batches(conn, [batch], now, set())
+    if isinstance(outcome, ValueError):
+        raise outcome
+    return outcome
+
+
+async def ingest_batches(
+    conn: AsyncConnection, batches: Sequence[Sequence[InboundEvent]], now: datetime, known: set[str]
+) -> list[list[IngestResult] | ValueError]:
+    """Store several callers' batches in one go, in order, as if each had been ingested after the previous.
+
+    A batch naming an unregistered tenant gets a ValueError instead of results and nothing of it is stored;
+    the others are unaffected. An event repeating one stored earlier, or one earlier in any batch of the
+    call, is a duplicate with that event's id. ``known`` holds tenants already seen registered (tenant rows
+    are never deleted), so only others are looked up; those found are added to it.
+    """
+    if unseen := sorted({event.tenant for batch in batches for event in batch} - known):
+        known.update((await conn.execute(_KNOWN_TENANTS, {"tenant_ids": unseen})).scalars())
+    outcomes: list[list[IngestResult] | ValueError | None] = []
+    rows: list[dict[str, Any]] = []
+    for batch in batches:
+        if missing := {event.tenant for event in batch} - known:
+            outcomes.append(
+                ValueError(
+                    f"unknown tenant(s): {', '.join(sorted(missing))}; tenants must be registered before their events"
+                )
+            )
+            continue
+        outcomes.append(None)
+        rows.extend(_event_values(event, now) for event in batch)
+    if not rows:
+        return [[] if outcome is None else outcome for outcome in outcomes]
     await lock_keys(conn, {row["ordering_key"] for row in rows})
-    keys = [(row["tenant_id"], row["source"], row["idempotency_key"]) for row in rows]
-    key_columns = [events.c[name] for name in _DEDUPE_KEY]
-    inserted: dict[tuple[str, str, str], int] = {}
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start : start + _INSERT_CHUNK]
-        result = await conn.execute(
-            insert_ignore(conn, events, chunk, _DEDUPE_KEY).returning(events.c.id, *key_columns)
-        )
-        inserted.update({(row[1], row[2], row[3]): row[0] for row in result})
-    existing: dict[tuple[str, str, str], int] = {}
+    result = await conn.execute(_INSERTS[conn.dialect.name], rows)
+    inserted: dict[_DedupeKey, int] = {(row[1], row[2], row[3]): row[0] for row in result}
+    existing = await _existing_ids(conn, [_dedupe_key(row) for row in rows if _dedupe_key(row) not in inserted])
+    seen: set[_DedupeKey] = set()
+    position = iter(rows)
+    done: list[list[IngestResult] | ValueError] = []
+    for batch, outcome in zip(batches, outcomes, strict=True):
+        if outcome is not None:
+            done.append(outcome)
+            continue
+        results: list[IngestResult] = []
+        for _ in batch:
+            key = _dedupe_key(next(position))
+            if key in inserted and key not in seen:
+                results.append(IngestResult(event_id=inserted[key], duplicate=False))
+            else:
+                results.append(IngestResult(event_id=inserted.get(key) or existing[key], duplicate=True))
+            seen.add(key)
+        done.append(results)
+    await heads.refresh_for_events(conn, list(inserted.values()))
+    return done
+
+
+def _dedupe_key(row: Mapping[str, Any]) -> _DedupeKey:
+    return (row["tenant_id"], row["source"], row["idempotency_key"])
+
+
+async def _existing_ids(conn: AsyncConnection, keys: Sequence[_DedupeKey]) -> dict[_DedupeKey, int]:
+    """The ids of events stored before under ``keys``."""
     repeated: dict[tuple[str, str], set[str]] = defaultdict(set)
     for tenant_id, source, idempotency_key in keys:
-        if (tenant_id, source, idempotency_key) not in inserted:
-            repeated[tenant_id, source].add(idempotency_key)
+        repeated[tenant_id, source].add(idempotency_key)
+    existing: dict[_DedupeKey, int] = {}
     for (tenant_id, source), idempotency_keys in repeated.items():
-        # Equalities then IN on the last column: index lookups (a row-value IN would scan the index).
-        query = select(events.c.id, events.c.idempotency_key).where(
-            events.c.tenant_id == tenant_id,
-            events.c.source == source,
-            events.c.idempotency_key.in_(sorted(idempotency_keys)),
-        )
-        existing.update({(tenant_id, source, row[1]): row[0] for row in await conn.execute(query)})
-    results: list[IngestResult] = []
-    seen: set[tuple[str, str, str]] = set()
-    for key in keys:
-        if key in inserted and key not in seen:
-            results.append(IngestResult(event_id=inserted[key], duplicate=False))
-        else:
-            results.append(IngestResult(event_id=inserted.get(key) or existing[key], duplicate=True))
-        seen.add(key)
-    await heads.refresh_for_events(conn, list(inserted.values()))
-    return results
+        parameters = {"tenant_id": tenant_id, "source": source, "idempotency_keys": sorted(idempotency_keys)}
+        existing.update({(tenant_id, source, row[1]): row[0] for row in await conn.execute(_EXISTING, parameters)})
+    return existing
 
 
 def _event_values(event: InboundEvent, now: datetime) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ from inboxbridge.events import InboundEvent
 from inboxbridge.store import admin, caches, heads, queries, queue, ratelimit
 from inboxbridge.store import quarantine as kept
 from inboxbridge.store.dialect import Engines, create_engines, lock_keys_of_events, parse_url, upsert
-from inboxbridge.store.errors import unavailable_on_failure
+from inboxbridge.store.errors import LeaseLost, is_outage, unavailable_on_failure
+from inboxbridge.store.group import GroupCommit
 from inboxbridge.store.migrate import upgrade, verify
 from inboxbridge.store.models import (
     AttemptRecord,
@@ -36,6 +38,21 @@ __all__ = ["Clock", "Store"]
 Clock = Callable[[], datetime]
 
 _NO_LEASE = {"lease_owner": None, "lease_token": None, "lease_expires_at": None}
+# Events per group commit of ingests: a few hundred webhooks' worth keeps each transaction short.
+_INGEST_GROUP_EVENTS = 1000
+# Workers' writes per group commit.
+_LEASE_WRITE_GROUP = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _LeaseWrite:
+    """A lease holder's change of one event: its new values, the try to record, whether its key's head moves."""
+
+    event_id: int
+    lease_token: str
+    values: Mapping[str, Any]
+    attempt: AttemptRecord | None
+    refresh: bool
 
 
 def _utc_now() -> datetime:
@@ -55,6 +72,15 @@ class Store:
         self._clock = clock
         self._description = description
         self._write_lock = asyncio.Lock()
+        # Tenants seen registered: their rows are never deleted, so an ingest need not look them up again.
+        self._known_tenants: set[str] = set()
+        self._drop_listeners: list[Callable[[str, Sequence[str]], None]] = []
+        self._ingests: GroupCommit[Sequence[InboundEvent], list[IngestResult]] = GroupCommit(
+            self._ingest_group, shared_failure=is_outage, weight=len, max_weight=_INGEST_GROUP_EVENTS
+        )
+        self._lease_writes: GroupCommit[_LeaseWrite, None] = GroupCommit(
+            self._lease_write_group, shared_failure=is_outage, weight=lambda _: 1, max_weight=_LEASE_WRITE_GROUP
+        )
 
     @classmethod
     async def open(
@@ -171,9 +197,18 @@ class Store:
 
     async def ingest(self, batch: Sequence[InboundEvent]) -> list[IngestResult]:
         """Store events in one transaction, in order; a repeated idempotency key returns the stored id as a
-        duplicate. Raises ValueError for a tenant that is not registered (nothing stored)."""
+        duplicate. Raises ValueError for a tenant that is not registered (nothing stored).
+
+        Concurrent calls share one transaction (group commit); each returns once its events are committed, and
+        each succeeds or fails on its own: all of its events are stored, or none.
+        """
+        if not batch:
+            return []
+        return await self._ingests.submit(list(batch))
+
+    async def _ingest_group(self, batches: Sequence[Sequence[InboundEvent]]) -> list[list[IngestResult] | ValueError]:
         async with self._transaction("storing events", write=True) as conn:
-            return await queue.ingest(conn, batch, self.now())
+            return await queue.ingest_batches(conn, batches, self.now(), self._known_tenants)
 
     async def quarantine(
         self,
@@ -248,8 +283,7 @@ class Store:
             "sending_started_at": self.now(),
             "conversation_id": conversation_id,
         }
-        async with self._transaction("marking a send", write=True) as conn:
-            await queue.update_leased(conn, event_id, lease_token, values)
+        await self._lease_writes.submit(_LeaseWrite(event_id, lease_token, values, attempt=None, refresh=False))
 
     async def ack(
         self,
@@ -271,7 +305,7 @@ class Store:
         }
         if conversation_id is not None:
             values["conversation_id"] = conversation_id
-        await self._finish("acknowledging an event", event_id, lease_token, values, attempt)
+        await self._finish(event_id, lease_token, values, attempt)
 
     async def retry(
         self,
@@ -295,7 +329,7 @@ class Store:
         }
         if state is SendState.NONE:
             values["sending_started_at"] = None
-        await self._finish("scheduling a retry", event_id, lease_token, values, attempt)
+        await self._finish(event_id, lease_token, values, attempt)
 
     async def dead_letter(self, event_id: int, lease_token: str, *, attempt: AttemptRecord, reason: str) -> None:
         """Give up on the event: dead, with ``reason``, until an operator replays or drops it."""
@@ -305,7 +339,7 @@ class Store:
             "attempts": events.c.attempts + 1,
             **_NO_LEASE,
         }
-        await self._finish("dead-lettering an event", event_id, lease_token, values, attempt)
+        await self._finish(event_id, lease_token, values, attempt)
 
     async def release(self, event_id: int, lease_token: str) -> None:
         """Hand the event back untried (shutdown): pending, due now, no try counted. Raises LeaseLost."""
@@ -319,14 +353,30 @@ class Store:
             await queue.update_leased(conn, event_id, lease_token, values)
             await heads.refresh_for_events(conn, [event_id])
 
-    async def _finish(
-        self, what: str, event_id: int, lease_token: str, values: Mapping[str, Any], attempt: AttemptRecord
-    ) -> None:
-        async with self._transaction(what, write=True) as conn:
-            await lock_keys_of_events(conn, [event_id])
-            await queue.update_leased(conn, event_id, lease_token, values)
-            await queue.add_attempt(conn, event_id, attempt)
-            await heads.refresh_for_events(conn, [event_id])
+    async def _finish(self, event_id: int, lease_token: str, values: Mapping[str, Any], attempt: AttemptRecord) -> None:
+        await self._lease_writes.submit(_LeaseWrite(event_id, lease_token, values, attempt=attempt, refresh=True))
+
+    async def _lease_write_group(self, writes: Sequence[_LeaseWrite]) -> list[LeaseLost | None]:
+        """Run the workers' writes (sends marked, outcomes recorded) of many events in one transaction; a
+        write whose lease is gone fails alone, with nothing of it stored."""
+        async with self._transaction("recording deliveries", write=True) as conn:
+            # Every key of the group locked at once, in ascending order: no two groups wait in a circle.
+            await lock_keys_of_events(conn, [write.event_id for write in writes if write.refresh])
+            outcomes: list[LeaseLost | None] = []
+            changed: list[int] = []
+            for write in writes:
+                try:
+                    await queue.update_leased(conn, write.event_id, write.lease_token, write.values)
+                except LeaseLost as lost:
+                    outcomes.append(lost)
+                    continue
+                if write.attempt is not None:
+                    await queue.add_attempt(conn, write.event_id, write.attempt)
+                if write.refresh:
+                    changed.append(write.event_id)
+                outcomes.append(None)
+            await heads.refresh_for_events(conn, changed)
+        return outcomes
 
     # Operator actions
 
@@ -439,9 +489,21 @@ class Store:
             await caches.put_conversation(conn, tenant, contact_id, conversation_id, expires)
 
     async def drop_cached_conversations(self, tenant: str, conversation_ids: Sequence[str]) -> int:
-        """Forget every cached mapping to these conversations (merged or gone at Wix); returns how many."""
-        async with self._transaction("writing the conversation cache", write=True) as conn:
-            return await caches.drop_conversations(conn, tenant, conversation_ids)
+        """Forget every cached mapping to these conversations (merged or gone at Wix); returns how many.
+
+        The listeners of :meth:`on_conversations_dropped` forget them too, even if the store cannot.
+        """
+        try:
+            async with self._transaction("writing the conversation cache", write=True) as conn:
+                return await caches.drop_conversations(conn, tenant, conversation_ids)
+        finally:
+            for listener in self._drop_listeners:
+                listener(tenant, conversation_ids)
+
+    def on_conversations_dropped(self, listener: Callable[[str, Sequence[str]], None]) -> None:
+        """Have ``listener(tenant, conversation_ids)`` called on every drop of cached conversations made through
+        this store (whoever makes it), so copies of the cache in this process's memory stay in step."""
+        self._drop_listeners.append(listener)
 
     # Shared rate limits
 
