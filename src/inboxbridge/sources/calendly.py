@@ -16,10 +16,9 @@ from inboxbridge.sources.base import PayloadError, WebhookRequest
 from inboxbridge.sources.connector import (
     Clock,
     ConnectorConfig,
-    check_source_name,
+    ConnectorSource,
     json_object,
     make_event,
-    now,
     string_at,
 )
 from inboxbridge.sources.timestamped_signature import verify_timestamped_signature
@@ -78,21 +77,8 @@ def _line(event: str, payload: dict[str, Any]) -> str:
     return f"Canceled: {meeting}{when}" + (f" — {reason}" if reason else "")
 
 
-class CalendlySource:
+class CalendlySource(ConnectorSource[CalendlySourceConfig]):
     """A source configured by :class:`CalendlySourceConfig`."""
-
-    def __init__(self, name: str, config: CalendlySourceConfig, *, clock: Clock | None = None) -> None:
-        self._name = check_source_name(name)
-        self._config = config
-        self._clock = clock or now
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"CalendlySource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``Calendly-Webhook-Signature`` (timestamped HMAC-SHA256) against the raw body."""

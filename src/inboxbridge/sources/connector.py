@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs
 
 import orjson
@@ -61,6 +61,26 @@ def check_source_name(name: str) -> str:
     if not name.strip() or len(name) > 128:
         raise ValueError("a source name must have 1 to 128 characters")
     return name
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class ConnectorSource(Generic[ConfigT]):
+    """What every provider's source shares: its name, its configuration and the clock timestamps are checked by."""
+
+    def __init__(self, name: str, config: ConfigT, *, clock: Clock | None = None) -> None:
+        self._name = check_source_name(name)
+        self._config = config
+        self._clock = clock or now
+
+    @property
+    def name(self) -> str:
+        """The source's name within its tenant."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r})"
 
 
 def json_object(body: bytes) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from inboxbridge.sources.base import PayloadError, SignatureError, WebhookReques
 from inboxbridge.sources.connector import (
     Clock,
     ConnectorConfig,
-    check_source_name,
+    ConnectorSource,
     json_object,
     make_attachment,
     make_event,
@@ -112,20 +112,8 @@ def _content(data: dict[str, Any]) -> tuple[str | None, tuple[Attachment, ...]]:
     return string_at(content, "text"), ()
 
 
-class CrispSource:
+class CrispSource(ConnectorSource[CrispSourceConfig]):
     """A source configured by :class:`CrispSourceConfig`."""
-
-    def __init__(self, name: str, config: CrispSourceConfig) -> None:
-        self._name = check_source_name(name)
-        self._config = config
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"CrispSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check the signature (Plugin Hooks) or the URL key (Website Hooks)."""

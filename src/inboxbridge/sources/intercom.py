@@ -17,7 +17,7 @@ from inboxbridge.sources.base import PayloadError, SignatureError, WebhookReques
 from inboxbridge.sources.connector import (
     Clock,
     ConnectorConfig,
-    check_source_name,
+    ConnectorSource,
     json_object,
     make_attachment,
     make_event,
@@ -133,20 +133,8 @@ def _attachments(part: dict[str, Any]) -> tuple[Attachment, ...]:
     return tuple(attachments)
 
 
-class IntercomSource:
+class IntercomSource(ConnectorSource[IntercomSourceConfig]):
     """A source configured by :class:`IntercomSourceConfig`."""
-
-    def __init__(self, name: str, config: IntercomSourceConfig) -> None:
-        self._name = check_source_name(name)
-        self._config = config
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"IntercomSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``X-Hub-Signature`` (``sha1=`` and the hex HMAC-SHA1 of the raw body)."""

@@ -18,8 +18,8 @@ from inboxbridge.sources.base import PayloadError, WebhookRequest
 from inboxbridge.sources.connector import (
     Clock,
     ConnectorConfig,
+    ConnectorSource,
     PhoneRegionMixin,
-    check_source_name,
     customer_phone,
     json_object,
     make_event,
@@ -81,20 +81,8 @@ def _line(topic: str, order: dict[str, Any]) -> str:
         raise PayloadError(f"total_price {total!r} is not an amount") from None
 
 
-class ShopifySource:
+class ShopifySource(ConnectorSource[ShopifySourceConfig]):
     """A source configured by :class:`ShopifySourceConfig`."""
-
-    def __init__(self, name: str, config: ShopifySourceConfig) -> None:
-        self._name = check_source_name(name)
-        self._config = config
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"ShopifySource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``X-Shopify-Hmac-Sha256`` (base64 HMAC-SHA256 of the raw body)."""

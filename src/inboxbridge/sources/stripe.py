@@ -17,10 +17,9 @@ from inboxbridge.sources.base import PayloadError, WebhookRequest
 from inboxbridge.sources.connector import (
     Clock,
     ConnectorConfig,
-    check_source_name,
+    ConnectorSource,
     json_object,
     make_event,
-    now,
     string_at,
     unix_time,
 )
@@ -136,21 +135,8 @@ def _dashboard_link(event_type: str, obj: dict[str, Any], live: bool) -> str | N
     return f"{base}customers/{customer}" if customer else None
 
 
-class StripeSource:
+class StripeSource(ConnectorSource[StripeSourceConfig]):
     """A source configured by :class:`StripeSourceConfig`."""
-
-    def __init__(self, name: str, config: StripeSourceConfig, *, clock: Clock | None = None) -> None:
-        self._name = check_source_name(name)
-        self._config = config
-        self._clock = clock or now
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"StripeSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``Stripe-Signature`` (timestamped HMAC-SHA256) against the raw body."""

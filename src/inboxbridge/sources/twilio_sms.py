@@ -16,8 +16,8 @@ from inboxbridge.sources.base import PayloadError, WebhookRequest
 from inboxbridge.sources.connector import (
     Clock,
     ConnectorConfig,
+    ConnectorSource,
     PhoneRegionMixin,
-    check_source_name,
     customer_phone,
     form_fields,
     make_attachment,
@@ -93,21 +93,12 @@ def _media(fields: dict[str, list[str]]) -> tuple[Attachment, ...]:
     return tuple(attachments)
 
 
-class TwilioSmsSource:
+class TwilioSmsSource(ConnectorSource[TwilioSmsSourceConfig]):
     """A source configured by :class:`TwilioSmsSourceConfig`."""
 
-    def __init__(self, name: str, config: TwilioSmsSourceConfig) -> None:
-        self._name = check_source_name(name)
-        self._config = config
+    def __init__(self, name: str, config: TwilioSmsSourceConfig, *, clock: Clock | None = None) -> None:
+        super().__init__(name, config, clock=clock)
         self._business = frozenset(config.business_numbers)
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"TwilioSmsSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``X-Twilio-Signature`` over the public URL and the form parameters."""

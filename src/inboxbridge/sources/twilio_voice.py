@@ -17,8 +17,8 @@ from inboxbridge.sources.base import PayloadError, WebhookRequest
 from inboxbridge.sources.connector import (
     Clock,
     ConnectorConfig,
+    ConnectorSource,
     PhoneRegionMixin,
-    check_source_name,
     customer_phone,
     form_fields,
     make_event,
@@ -96,20 +96,8 @@ def _one(fields: dict[str, list[str]], name: str) -> str | None:
     return (values[0].strip() or None) if values else None
 
 
-class TwilioVoiceSource:
+class TwilioVoiceSource(ConnectorSource[TwilioVoiceSourceConfig]):
     """A source configured by :class:`TwilioVoiceSourceConfig`."""
-
-    def __init__(self, name: str, config: TwilioVoiceSourceConfig) -> None:
-        self._name = check_source_name(name)
-        self._config = config
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"TwilioVoiceSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``X-Twilio-Signature`` over the public URL and the form parameters."""
