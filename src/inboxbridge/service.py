@@ -78,7 +78,9 @@ class Service:
         shared = is_postgres(settings.database_url)
         self._store = await Store.open(settings.database_url, migrate=not shared)
         for name in settings.tenants:
-            await self._store.upsert_tenant(name)
+            # A tenant stopped by App Removed stays stopped across restarts until the app is installed again.
+            if await self._store.get_tenant(name) is None:
+                await self._store.upsert_tenant(name)
         rate = settings.wix.requests_per_minute / 60
         limiter: RateLimiter | None = None
         if shared:
