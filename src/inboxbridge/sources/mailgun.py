@@ -21,6 +21,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from inboxbridge.events import InboundEvent
 from inboxbridge.sources.base import PayloadError, SignatureError, WebhookRequest
+from inboxbridge.sources.connector import ConnectorSource
 from inboxbridge.sources.email_event import (
     EmailSettings,
     Mail,
@@ -181,25 +182,8 @@ def read_mailgun(form: FormData, *, link_stored_attachments: bool = False) -> Ma
     )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class MailgunSource:
+class MailgunSource(ConnectorSource[MailgunSourceConfig]):
     """A configured Mailgun route webhook."""
-
-    def __init__(self, name: str, config: MailgunSourceConfig, *, clock: Clock | None = None) -> None:
-        self._name = name
-        self._config = config
-        self._clock = clock or _now
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"MailgunSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check the form's ``timestamp``, ``token`` and ``signature`` against the signing key."""

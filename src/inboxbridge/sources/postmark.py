@@ -12,6 +12,7 @@ from pydantic import ConfigDict
 
 from inboxbridge.events import InboundEvent
 from inboxbridge.sources.base import PayloadError, WebhookRequest
+from inboxbridge.sources.connector import ConnectorSource
 from inboxbridge.sources.email_event import (
     EmailSettings,
     Mail,
@@ -110,20 +111,8 @@ def read_postmark(data: dict[str, Any]) -> Mail:
     )
 
 
-class PostmarkSource:
+class PostmarkSource(ConnectorSource[PostmarkSourceConfig]):
     """A configured Postmark inbound webhook."""
-
-    def __init__(self, name: str, config: PostmarkSourceConfig) -> None:
-        self._name = name
-        self._config = config
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"PostmarkSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check the basic auth credentials and/or URL token configured for the source."""

@@ -17,6 +17,7 @@ from pydantic import ConfigDict
 
 from inboxbridge.events import InboundEvent
 from inboxbridge.sources.base import WebhookRequest
+from inboxbridge.sources.connector import ConnectorSource
 from inboxbridge.sources.email_event import (
     EmailSettings,
     Mail,
@@ -103,20 +104,8 @@ def read_sendgrid(form: FormData) -> Mail:
     )
 
 
-class SendGridSource:
+class SendGridSource(ConnectorSource[SendGridSourceConfig]):
     """A configured SendGrid Inbound Parse webhook."""
-
-    def __init__(self, name: str, config: SendGridSourceConfig) -> None:
-        self._name = name
-        self._config = config
-
-    @property
-    def name(self) -> str:
-        """The source's name within its tenant."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"SendGridSource(name={self._name!r})"
 
     def verify(self, request: WebhookRequest) -> None:
         """Check the basic auth credentials and/or URL token configured for the source."""
