@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx2
 import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inboxbridge.sandbox import SandboxConfig, SandboxServer, SiteConfig
 
@@ -237,3 +239,17 @@ def texts(message: dict[str, Any]) -> str:
     if "minimal" in content:
         return str(content["minimal"]["text"])
     return " ".join(item.get("text", "") for item in content["basic"]["items"])
+
+
+def rsa_key_pair() -> tuple[str, str]:
+    """(private, public) PEM of a new RS256 key, for a sandbox app that signs its webhooks."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inboxbridge.sandbox import AppConfig, SandboxConfig, SandboxServer, SiteConfig
 
-from .harness import CHAT_SECRET, Inbox, ServiceProcess, chat, free_port, stamp, texts, wait_until
+from .harness import CHAT_SECRET, Inbox, ServiceProcess, chat, free_port, rsa_key_pair, stamp, texts, wait_until
 
 SITE = "00000000-0000-4000-8000-00000000b0b0"
 APP_ID = "aaaaaaaa-0000-4000-8000-0000000000a1"
@@ -20,22 +18,9 @@ INSTANCE = "cccccccc-0000-4000-8000-0000000000c3"
 AUTH = ("ops", "ops-password")
 
 
-def _keys() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[SandboxServer, ServiceProcess]]:
-    private, public = _keys()
+    private, public = rsa_key_pair()
     port = free_port()
     sandbox = SandboxServer(
         SandboxConfig(

@@ -8,34 +8,19 @@ from pathlib import Path
 import httpx2
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inboxbridge.sandbox import AppConfig, SandboxConfig, SandboxServer, SiteConfig
 
-from .harness import CHAT_SECRET, Inbox, ServiceProcess, chat, free_port, stamp, texts, wait_until
+from .harness import CHAT_SECRET, Inbox, ServiceProcess, chat, free_port, rsa_key_pair, stamp, texts, wait_until
 
 SITE = "00000000-0000-4000-8000-00000000a0a0"
 APP_ID = "aaaaaaaa-0000-4000-8000-000000000001"
 INSTANCE = "bbbbbbbb-0000-4000-8000-000000000002"
 
 
-def _keys() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[SandboxServer, ServiceProcess]]:
-    private, public = _keys()
+    private, public = rsa_key_pair()
     port = free_port()
     sandbox = SandboxServer(
         SandboxConfig(
@@ -115,7 +100,7 @@ def test_app_instance_tenant_uses_oauth_and_follows_merges_without_a_miss(
 
 def test_wix_webhook_not_signed_by_the_app_is_refused(setup: tuple[SandboxServer, ServiceProcess]) -> None:
     _, service = setup
-    forged = jwt.encode({"data": '{"eventType": "x"}'}, _keys()[0], algorithm="RS256")
+    forged = jwt.encode({"data": '{"eventType": "x"}'}, rsa_key_pair()[0], algorithm="RS256")
     answer = httpx2.post(f"{service.url}/wix/webhooks", content=forged)
     assert answer.status_code == 401
     assert "signed" in answer.json()["error"]
