@@ -216,7 +216,7 @@ class ServiceSettings:
 
     requests_per_minute: float = UNLIMITED_RPM
     burst: int = 5
-    concurrency: int = 16
+    concurrency: int = 64
     poll_interval: float = 0.5
     log_level: str = "info"
 

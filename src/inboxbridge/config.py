@@ -225,7 +225,7 @@ class RetrySettings(_Strict):
 class WorkerSettings(_Strict):
     """The delivery loop."""
 
-    concurrency: int = Field(default=16, ge=1, le=1024)
+    concurrency: int = Field(default=64, ge=1, le=1024)
     """How many customers are served at once (one event at a time per customer)."""
     lease_seconds: float = Field(default=120.0, gt=0)
     poll_interval_seconds: float = Field(default=0.5, gt=0)

@@ -94,7 +94,12 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
+        # While most slots are busy, claims wait until a quarter are free: a claim is a transaction, and many
+        # events per claim cost little more than one.
+        self._claim_batch = max(1, settings.concurrency // 4)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Events whose Send Message may have left in the current try, with the conversation it went to.
+        self._sending: dict[int, str] = {}
         self.delivered = 0
 
     def wake(self) -> None:
@@ -110,7 +115,7 @@ class Worker:
             while not stop.is_set():
                 free = self.settings.concurrency - len(self._tasks)
                 claimed: list[ClaimedEvent] = []
-                if free > 0:
+                if free >= self._claim_batch:
                     try:
                         claimed = await self.store.claim(self.worker_id, free, self.settings.lease_seconds)
                         store_down_since = None
@@ -136,7 +141,7 @@ class Worker:
             asyncio.ensure_future(self._wake.wait()),
             asyncio.ensure_future(stop.wait()),
         }
-        if len(self._tasks) >= self.settings.concurrency:
+        if self.settings.concurrency - len(self._tasks) < self._claim_batch:
             waiters.add(
                 asyncio.ensure_future(asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED))
             )
@@ -168,8 +173,9 @@ class Worker:
             raise
         finally:
             heartbeat.cancel()
+            sent_to = self._sending.pop(claimed.event_id, None)
         try:
-            await self._record(claimed, started, outcome, posted)
+            await self._record(claimed, started, outcome, posted, sent_to)
         except LeaseLost:
             log.warning("lease lost; another worker took the event over", event_id=claimed.event_id)
         except StoreUnavailable as exc:
@@ -188,8 +194,13 @@ class Worker:
                 log.warning("could not extend a lease", event_id=claimed.event_id, error=str(exc))
 
     async def _release(self, claimed: ClaimedEvent) -> None:
+        untried = claimed.event_id not in self._sending and claimed.send_state is SendState.NONE
         with contextlib.suppress(LeaseLost, StoreUnavailable):
-            await asyncio.shield(self.store.release(claimed.event_id, claimed.lease_token))
+            await asyncio.shield(
+                self.store.release(
+                    claimed.event_id, claimed.lease_token, send_state=SendState.NONE if untried else None
+                )
+            )
 
     async def _deliver(self, claimed: ClaimedEvent) -> tuple[_Outcome | DeliveryFailed, list[Posted]]:
         event = claimed.event
@@ -201,9 +212,9 @@ class Worker:
             unsure_since = claimed.sending_started_at or event.occurred_at
 
         async def before_send(conversation_id: str) -> None:
-            await self.store.mark_sending(
-                claimed.event_id, claimed.lease_token, conversation_id=conversation_id
-            )
+            # The claim already recorded that a send may happen; this tells a hand-back whether one began, and
+            # the outcome's record where it went.
+            self._sending[claimed.event_id] = conversation_id
 
         try:
             posted = await self.pipeline.deliver(
@@ -224,9 +235,10 @@ class Worker:
         started: datetime,
         outcome: _Outcome | DeliveryFailed,
         posted: list[Posted],
+        sent_to: str | None,
     ) -> None:
         finished = self.store.now()
-        conversation_id = posted[-1].conversation_id if posted else claimed.conversation_id
+        conversation_id = posted[-1].conversation_id if posted else sent_to or claimed.conversation_id
         message_id = posted[-1].message_id if posted else None
         fields = {
             "event_id": claimed.event_id,
@@ -293,6 +305,7 @@ class Worker:
             next_attempt_at=finished + timedelta(seconds=delay),
             error=decision.detail,
             send_state=SendState.UNKNOWN if unsure else SendState.NONE,
+            conversation_id=conversation_id,
         )
         observe_delivery(claimed.event.tenant, "retry")
         log.info("retry scheduled", delay_s=round(delay, 2), error=decision.detail, **fields)

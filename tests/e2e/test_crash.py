@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,7 +140,12 @@ def test_sigterm_hands_back_a_delivery_cut_short_and_it_lands_once(
     def state() -> tuple[str, str]:
         return db.execute("SELECT status, send_state FROM events WHERE id = ?", (event_id,)).fetchone()
 
-    wait_until(lambda: state() == ("in_flight", "unknown"), what="the send to be under way")
+    # The claim marks the event as possibly being sent; the send itself follows the conversation's lookup.
+    wait_until(lambda: state() == ("in_flight", "unknown"), what="the event to be claimed")
+    wait_until(
+        lambda: any(r["path"] == "/inbox/v2/conversations" for r in box.requests()), what="the conversation lookup"
+    )
+    time.sleep(0.5)
     service.stop()
     # Handed back, not left leased: another worker may take it at once, and must check before sending.
     assert state() == ("pending", "unknown")
@@ -149,3 +155,32 @@ def test_sigterm_hands_back_a_delivery_cut_short_and_it_lands_once(
     service.stop()
     db.close()
     assert [texts(m) for m in box.all_messages()] == ["mid-flight"]
+
+
+def test_sigterm_before_the_send_hands_the_event_back_as_untried(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = Inbox(sandbox.url, site_id(0))
+    monkeypatch.setenv("INBOXBRIDGE_WORKER__SHUTDOWN_GRACE_SECONDS", "0.3")
+    service = start_service(sandbox, tmp_path, timeout=10)
+    slow = {"latencyMs": 3000, "pathPrefix": "/contacts/v4/contacts/query"}
+    assert httpx2.put(f"{sandbox.url}/_sandbox/faults", json=slow).status_code == 200
+    event_id = service.post("shop", "chat", chat("early-1", "early@example.com", "not yet sent", at=stamp(0))).json()[
+        "eventIds"
+    ][0]
+    db = sqlite3.connect(tmp_path / "ib.db")
+
+    def state() -> tuple[str, str]:
+        return db.execute("SELECT status, send_state FROM events WHERE id = ?", (event_id,)).fetchone()
+
+    wait_until(lambda: state() == ("in_flight", "unknown"), what="the event to be claimed")
+    service.stop()
+    # Stopped while looking the contact up: certainly not sent, so the next try need not look for the message.
+    assert state() == ("pending", "none")
+    assert httpx2.delete(f"{sandbox.url}/_sandbox/faults").status_code == 200
+    service.start()
+    wait_until(lambda: state()[0] == "delivered", what="delivery after the restart", timeout=30)
+    service.stop()
+    db.close()
+    assert [texts(m) for m in box.all_messages()] == ["not yet sent"]
+    assert not [r for r in box.requests() if r["method"] == "GET" and r["path"] == "/inbox/v2/messages"]

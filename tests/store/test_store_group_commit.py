@@ -13,7 +13,7 @@ import pytest
 from conftest import attempt, make_event
 from sqlalchemy import event
 
-from inboxbridge.store import EventStatus, IngestResult, LeaseLost, Store, StoreUnavailable
+from inboxbridge.store import EventStatus, IngestResult, LeaseLost, SendState, Store, StoreUnavailable
 
 
 @contextmanager
@@ -156,7 +156,15 @@ async def test_concurrent_outcomes_share_one_commit_and_a_lost_lease_fails_alone
             store.ack(first.event_id, first.lease_token, attempt=attempt(), message_id="m1"),
             store.ack(second.event_id, "not-the-token", attempt=attempt()),
             store.dead_letter(third.event_id, third.lease_token, attempt=attempt("dead"), reason="gone"),
-            store.mark_sending(fourth.event_id, fourth.lease_token, conversation_id="conv"),
+            store.retry(
+                fourth.event_id,
+                fourth.lease_token,
+                attempt=attempt("retry"),
+                next_attempt_at=store.now(),
+                error="503",
+                send_state=SendState.UNKNOWN,
+                conversation_id="conv",
+            ),
             return_exceptions=True,
         )
     assert len(commits) == 1
@@ -167,5 +175,5 @@ async def test_concurrent_outcomes_share_one_commit_and_a_lost_lease_fails_alone
     lost = await store.get_event(second.event_id)
     assert lost is not None and lost.status is EventStatus.IN_FLIGHT
     assert await store.attempts(second.event_id) == []
-    sending = await store.get_event(fourth.event_id)
-    assert sending is not None and sending.conversation_id == "conv"
+    retried = await store.get_event(fourth.event_id)
+    assert retried is not None and (retried.status, retried.conversation_id) == (EventStatus.PENDING, "conv")

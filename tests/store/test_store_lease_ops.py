@@ -1,4 +1,4 @@
-"""What a lease holder records: sending, delivery, retries, dead letters, release."""
+"""What a lease holder records: delivery, retries, dead letters, release."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ async def _claim_one(store: Store) -> ClaimedEvent:
     return claimed
 
 
-async def test_mark_sending_is_committed_with_the_conversation(store: Store, clock: ManualClock) -> None:
+async def test_a_claim_records_that_a_send_may_be_under_way(store: Store, clock: ManualClock) -> None:
     claimed = await _claim_one(store)
-    await store.mark_sending(claimed.event_id, claimed.lease_token, conversation_id="conv-1")
+    assert claimed.send_state is SendState.NONE
     row = await store.get_event(claimed.event_id)
     assert row is not None
-    assert (row.send_state, row.sending_started_at, row.conversation_id) == (SendState.UNKNOWN, clock.now, "conv-1")
+    assert (row.send_state, row.sending_started_at) == (SendState.UNKNOWN, clock.now)
     assert row.status is EventStatus.IN_FLIGHT
 
 
@@ -54,7 +54,6 @@ async def test_retry_schedules_the_next_try_with_the_send_state(
     store: Store, clock: ManualClock, state: SendState
 ) -> None:
     claimed = await _claim_one(store)
-    await store.mark_sending(claimed.event_id, claimed.lease_token, conversation_id="conv-1")
     later = clock.now + timedelta(minutes=5)
     await store.retry(
         claimed.event_id,
@@ -63,6 +62,7 @@ async def test_retry_schedules_the_next_try_with_the_send_state(
         next_attempt_at=later,
         error="503 from Wix",
         send_state=state,
+        conversation_id="conv-1",
     )
     row = await store.get_event(claimed.event_id)
     assert row is not None
@@ -92,7 +92,7 @@ async def test_dead_letter_keeps_the_reason(store: Store) -> None:
 
 async def test_release_hands_the_event_back_without_counting_a_try(store: Store, clock: ManualClock) -> None:
     claimed = await _claim_one(store)
-    await store.mark_sending(claimed.event_id, claimed.lease_token, conversation_id="conv-1")
+    started = clock.now
     clock.advance(3)
     await store.release(claimed.event_id, claimed.lease_token)
     row = await store.get_event(claimed.event_id)
@@ -101,14 +101,24 @@ async def test_release_hands_the_event_back_without_counting_a_try(store: Store,
     assert await store.attempts(claimed.event_id) == []
     [again] = await store.claim("w2", 10, 60)
     assert again.event_id == claimed.event_id
-    assert again.send_state is SendState.UNKNOWN
+    assert (again.send_state, again.sending_started_at) == (SendState.UNKNOWN, started)
     with pytest.raises(LeaseLost):
         await store.release(claimed.event_id, claimed.lease_token)
+
+
+async def test_release_of_a_try_that_sent_nothing_needs_no_reconciliation(store: Store, clock: ManualClock) -> None:
+    claimed = await _claim_one(store)
+    await store.release(claimed.event_id, claimed.lease_token, send_state=SendState.NONE)
+    row = await store.get_event(claimed.event_id)
+    assert row is not None
+    assert (row.status, row.send_state, row.sending_started_at) == ("pending", SendState.NONE, None)
+    [again] = await store.claim("w2", 10, 60)
+    assert (again.send_state, again.sending_started_at) == (SendState.NONE, None)
 
 
 async def test_a_wrong_token_or_unknown_event_is_lease_lost(store: Store) -> None:
     claimed = await _claim_one(store)
     with pytest.raises(LeaseLost):
-        await store.mark_sending(claimed.event_id, "not-the-token", conversation_id="c")
+        await store.ack(claimed.event_id, "not-the-token", attempt=attempt())
     with pytest.raises(LeaseLost):
         await store.extend_lease(999_999, claimed.lease_token, 30)

@@ -44,7 +44,6 @@ async def test_delivery_paths_use_indexes(store: Store, clock: ManualClock) -> N
         await store.ingest([make_event(external_id=str(i)) for i in range(5)])
         claimed = await store.claim("w1", 10, 60)
         first, second, third, fourth, *_ = claimed
-        await store.mark_sending(first.event_id, first.lease_token, conversation_id="conv")
         await store.extend_lease(first.event_id, first.lease_token, 60)
         await store.ack(first.event_id, first.lease_token, attempt=attempt())
         await store.retry(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Update, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,7 +21,7 @@ from inboxbridge.store.errors import LeaseLost
 from inboxbridge.store.models import AttemptRecord, ClaimedEvent, IngestResult, SendState
 from inboxbridge.store.schema import attempts, events, is_status, queue_heads, tenants
 
-__all__ = ["add_attempt", "claim", "ingest", "ingest_batches", "update_leased"]
+__all__ = ["Finish", "claim", "finish_leased", "ingest", "ingest_batches", "update_leased"]
 
 _DEDUPE_KEY = ("tenant_id", "source", "idempotency_key")
 _DedupeKey = tuple[str, str, str]
@@ -137,29 +138,59 @@ def _event_values(event: InboundEvent, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _busy_tenants(conn: AsyncConnection, now: datetime, limit: int) -> list[str]:
-    """Active tenants with claimable work, the longest waiting first (at most ``limit`` of them)."""
-    oldest = select(func.min(queue_heads.c.ready_at)).where(queue_heads.c.tenant_id == tenants.c.id).scalar_subquery()
-    query = (
-        select(tenants.c.id)
-        .where(tenants.c.status == "active", oldest <= now)
-        .order_by(oldest, tenants.c.id)
-        .limit(limit)
+# The claim's statements, built once like the ingest's.
+_oldest_ready = (
+    select(func.min(queue_heads.c.ready_at)).where(queue_heads.c.tenant_id == tenants.c.id).scalar_subquery()
+)
+_BUSY_TENANTS = (
+    select(tenants.c.id)
+    .where(tenants.c.status == "active", _oldest_ready <= bindparam("now", type_=queue_heads.c.ready_at.type))
+    .order_by(_oldest_ready, tenants.c.id)
+    .limit(bindparam("limit"))
+)
+# On PostgreSQL the rows are locked, skipping those another transaction holds, so nodes claiming at once are
+# handed different keys.
+_READY_HEADS = (
+    select(queue_heads.c.event_id, queue_heads.c.ordering_key)
+    .where(
+        queue_heads.c.tenant_id == bindparam("tenant_id"),
+        queue_heads.c.ready_at <= bindparam("now", type_=queue_heads.c.ready_at.type),
     )
-    return list((await conn.execute(query)).scalars())
-
-
-async def _ready_heads(conn: AsyncConnection, tenant_id: str, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """A tenant's claimable heads, oldest first. On PostgreSQL the rows are locked, skipping those another
-    transaction holds, so nodes claiming at once are handed different keys."""
-    query = (
-        select(queue_heads.c.event_id, queue_heads.c.ordering_key)
-        .where(queue_heads.c.tenant_id == tenant_id, queue_heads.c.ready_at <= now)
-        .order_by(queue_heads.c.ready_at, queue_heads.c.event_id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    .order_by(queue_heads.c.ready_at, queue_heads.c.event_id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIMED_ROWS = select(
+    events.c.id,
+    events.c.payload,
+    events.c.attempts,
+    events.c.send_state,
+    events.c.conversation_id,
+    events.c.sending_started_at,
+).where(events.c.id.in_(bindparam("ids", expanding=True)))
+# A claimed event may be sent at any moment, so the claim itself records that an outcome may become unknown: a
+# worker that dies mid-send leaves an event its successor reconciles before sending again. An earlier unsure
+# try keeps its start, which bounds how far back the reconciliation looks.
+_LEASE = (
+    update(events)
+    .where(events.c.id == bindparam("event_id"))
+    .values(
+        status="in_flight",
+        lease_owner=bindparam("worker_id"),
+        lease_token=bindparam("token"),
+        lease_expires_at=bindparam("expires", type_=events.c.lease_expires_at.type),
+        send_state=SendState.UNKNOWN.value,
+        sending_started_at=case(
+            (events.c.send_state == SendState.UNKNOWN.value, events.c.sending_started_at),
+            else_=bindparam("now", type_=events.c.sending_started_at.type),
+        ),
     )
-    return [(row.event_id, row.ordering_key) for row in await conn.execute(query)]
+)
+_HEADS_LEASED = (
+    update(queue_heads)
+    .where(queue_heads.c.ordering_key.in_(bindparam("keys", expanding=True)))
+    .values(ready_at=bindparam("expires", type_=queue_heads.c.ready_at.type))
+)
 
 
 def _round_robin(per_tenant: Sequence[Sequence[tuple[int, str]]], limit: int) -> list[tuple[int, str]]:
@@ -175,11 +206,22 @@ def _round_robin(per_tenant: Sequence[Sequence[tuple[int, str]]], limit: int) ->
 async def claim(
     conn: AsyncConnection, *, worker_id: str, limit: int, lease_seconds: float, now: datetime
 ) -> list[ClaimedEvent]:
-    """Lease up to ``limit`` claimable heads (at most one per ordering key) to ``worker_id``."""
+    """Lease up to ``limit`` claimable heads (at most one per ordering key) to ``worker_id``.
+
+    Each :class:`ClaimedEvent` carries the send state its earlier tries left; in the store the event is marked
+    as possibly being sent from now on (see :func:`~inboxbridge.store.Store.release` to hand one back untried).
+    """
     if limit <= 0:
         return []
-    busy = await _busy_tenants(conn, now, limit)
-    chosen = _round_robin([await _ready_heads(conn, tenant_id, now, limit) for tenant_id in busy], limit)
+    busy = list((await conn.execute(_BUSY_TENANTS, {"now": now, "limit": limit})).scalars())
+    per_tenant = [
+        [
+            (row.event_id, row.ordering_key)
+            for row in await conn.execute(_READY_HEADS, {"tenant_id": tenant_id, "now": now, "limit": limit})
+        ]
+        for tenant_id in busy
+    ]
+    chosen = _round_robin(per_tenant, limit)
     # A writer holding a key's lock may be changing its events without having reached the head row yet; such
     # keys are skipped. A row locked and a key lock held mean the row is the key's committed truth.
     locked = await try_lock_keys(conn, [key for _, key in chosen])
@@ -188,33 +230,15 @@ async def claim(
         return []
     expires = now + timedelta(seconds=lease_seconds)
     tokens = {event_id: secrets.token_hex(16) for event_id, _ in chosen}
+    rows = {row.id: row for row in await conn.execute(_CLAIMED_ROWS, {"ids": list(tokens)})}
     await conn.execute(
-        update(events)
-        .where(events.c.id == bindparam("event_id"))
-        .values(
-            status="in_flight",
-            lease_owner=worker_id,
-            lease_token=bindparam("token"),
-            lease_expires_at=expires,
-        ),
-        [{"event_id": event_id, "token": token} for event_id, token in tokens.items()],
+        _LEASE,
+        [
+            {"event_id": event_id, "token": token, "worker_id": worker_id, "expires": expires, "now": now}
+            for event_id, token in tokens.items()
+        ],
     )
-    await conn.execute(
-        update(queue_heads).where(queue_heads.c.ordering_key.in_([key for _, key in chosen])).values(ready_at=expires)
-    )
-    rows = {
-        row.id: row
-        for row in await conn.execute(
-            select(
-                events.c.id,
-                events.c.payload,
-                events.c.attempts,
-                events.c.send_state,
-                events.c.conversation_id,
-                events.c.sending_started_at,
-            ).where(events.c.id.in_(list(tokens)))
-        )
-    }
+    await conn.execute(_HEADS_LEASED, {"keys": [key for _, key in chosen], "expires": expires})
     return [
         ClaimedEvent(
             event_id=event_id,
@@ -239,12 +263,65 @@ async def update_leased(conn: AsyncConnection, event_id: int, lease_token: str, 
         .returning(events.c.id)
     )
     if result.scalar_one_or_none() is None:
-        raise LeaseLost(
-            f"event {event_id} is no longer leased with this token: the lease expired and another worker "
-            "claimed it, or the event was already finished"
+        raise _lease_lost(event_id)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Finish:
+    """A lease holder's last word on one try of an event: the event's new values and the try to record."""
+
+    event_id: int
+    lease_token: str
+    values: Mapping[str, Any]
+    attempt: AttemptRecord
+
+
+_LEASE_HOLDERS = select(events.c.id, events.c.lease_token).where(
+    events.c.id.in_(bindparam("ids", expanding=True)), is_status(events, "in_flight")
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _finish_statement(columns: tuple[str, ...]) -> Update:
+    """The UPDATE that finishes a try writing ``columns`` (the try counted), built once per set of columns."""
+    values: dict[str, Any] = {name: bindparam(f"new_{name}", type_=events.c[name].type) for name in columns}
+    return update(events).where(events.c.id == bindparam("event_id")).values(attempts=events.c.attempts + 1, **values)
+
+
+async def finish_leased(conn: AsyncConnection, finishes: Sequence[Finish]) -> list[LeaseLost | None]:
+    """Finish tries of many events at once: each one's values written and its try recorded, if its lease still
+    holds; one whose lease is gone gets :class:`LeaseLost` and nothing of it is written.
+
+    Every finish ends its lease, so a second finish of the same lease in ``finishes`` is refused too. The head
+    rows of the finished events' keys are rebuilt.
+    """
+    holders: dict[int, str] = {
+        row.id: row.lease_token
+        for row in await conn.execute(_LEASE_HOLDERS, {"ids": sorted({f.event_id for f in finishes})})
+    }
+    outcomes: list[LeaseLost | None] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    tries: list[dict[str, Any]] = []
+    for finish in finishes:
+        if holders.pop(finish.event_id, None) != finish.lease_token:
+            outcomes.append(_lease_lost(finish.event_id))
+            continue
+        columns = tuple(sorted(finish.values))
+        updates[columns].append(
+            {"event_id": finish.event_id, **{f"new_{name}": finish.values[name] for name in columns}}
         )
+        tries.append({"event_id": finish.event_id, **dataclasses.asdict(finish.attempt)})
+        outcomes.append(None)
+    for columns, parameters in updates.items():
+        await conn.execute(_finish_statement(columns), parameters)
+    if tries:
+        await conn.execute(attempts.insert(), tries)
+        await heads.refresh_for_events(conn, [row["event_id"] for row in tries])
+    return outcomes
 
 
-async def add_attempt(conn: AsyncConnection, event_id: int, attempt: AttemptRecord) -> None:
-    """Record one delivery try."""
-    await conn.execute(attempts.insert().values(event_id=event_id, **dataclasses.asdict(attempt)))
+def _lease_lost(event_id: int) -> LeaseLost:
+    return LeaseLost(
+        f"event {event_id} is no longer leased with this token: the lease expired and another worker "
+        "claimed it, or the event was already finished"
+    )

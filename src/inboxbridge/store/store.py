@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,19 +39,8 @@ Clock = Callable[[], datetime]
 _NO_LEASE = {"lease_owner": None, "lease_token": None, "lease_expires_at": None}
 # Events per group commit of ingests: a few hundred webhooks' worth keeps each transaction short.
 _INGEST_GROUP_EVENTS = 1000
-# Workers' writes per group commit.
-_LEASE_WRITE_GROUP = 200
-
-
-@dataclass(frozen=True, slots=True)
-class _LeaseWrite:
-    """A lease holder's change of one event: its new values, the try to record, whether its key's head moves."""
-
-    event_id: int
-    lease_token: str
-    values: Mapping[str, Any]
-    attempt: AttemptRecord | None
-    refresh: bool
+# Finished tries per group commit.
+_FINISH_GROUP = 200
 
 
 def _utc_now() -> datetime:
@@ -78,8 +66,8 @@ class Store:
         self._ingests: GroupCommit[Sequence[InboundEvent], list[IngestResult]] = GroupCommit(
             self._ingest_group, shared_failure=is_outage, weight=len, max_weight=_INGEST_GROUP_EVENTS
         )
-        self._lease_writes: GroupCommit[_LeaseWrite, None] = GroupCommit(
-            self._lease_write_group, shared_failure=is_outage, weight=lambda _: 1, max_weight=_LEASE_WRITE_GROUP
+        self._finishes: GroupCommit[queue.Finish, None] = GroupCommit(
+            self._finish_group, shared_failure=is_outage, weight=lambda _: 1, max_weight=_FINISH_GROUP
         )
 
     @classmethod
@@ -261,6 +249,10 @@ class Store:
         only while no other event of the key holds a live lease; an in-flight event whose lease expired is
         claimed again with its send state kept. Tenants with work take turns, so one backlog cannot starve
         another.
+
+        Each claimed event is recorded as possibly being sent from the claim on (its ``send_state`` in the store
+        is UNKNOWN), so a worker that dies mid-send leaves an event its successor reconciles before sending
+        again; the :class:`ClaimedEvent` tells the state earlier tries left.
         """
         async with self._transaction("claiming events", write=True) as conn:
             return await queue.claim(
@@ -276,15 +268,6 @@ class Store:
             await heads.refresh_for_events(conn, [event_id])
         return expires
 
-    async def mark_sending(self, event_id: int, lease_token: str, *, conversation_id: str) -> None:
-        """Record, before Send Message leaves, that the outcome of this try may become unknown."""
-        values = {
-            "send_state": SendState.UNKNOWN.value,
-            "sending_started_at": self.now(),
-            "conversation_id": conversation_id,
-        }
-        await self._lease_writes.submit(_LeaseWrite(event_id, lease_token, values, attempt=None, refresh=False))
-
     async def ack(
         self,
         event_id: int,
@@ -299,7 +282,6 @@ class Store:
             "status": EventStatus.DELIVERED.value,
             "delivered_at": self.now(),
             "wix_message_id": message_id,
-            "attempts": events.c.attempts + 1,
             "last_error": None,
             **_NO_LEASE,
         }
@@ -316,19 +298,22 @@ class Store:
         next_attempt_at: datetime,
         error: str,
         send_state: SendState,
+        conversation_id: str | None = None,
     ) -> None:
-        """Try again at ``next_attempt_at``; ``send_state`` UNKNOWN when this try may have reached Wix."""
+        """Try again at ``next_attempt_at``; ``send_state`` UNKNOWN when this try may have reached Wix;
+        ``conversation_id`` where the try sent (or meant to send) the message, if it got that far."""
         state = SendState(send_state)
         values: dict[str, Any] = {
             "status": EventStatus.PENDING.value,
             "next_attempt_at": next_attempt_at,
             "last_error": error,
             "send_state": state.value,
-            "attempts": events.c.attempts + 1,
             **_NO_LEASE,
         }
         if state is SendState.NONE:
             values["sending_started_at"] = None
+        if conversation_id is not None:
+            values["conversation_id"] = conversation_id
         await self._finish(event_id, lease_token, values, attempt)
 
     async def dead_letter(self, event_id: int, lease_token: str, *, attempt: AttemptRecord, reason: str) -> None:
@@ -336,47 +321,37 @@ class Store:
         values: dict[str, Any] = {
             "status": EventStatus.DEAD.value,
             "last_error": reason,
-            "attempts": events.c.attempts + 1,
             **_NO_LEASE,
         }
         await self._finish(event_id, lease_token, values, attempt)
 
-    async def release(self, event_id: int, lease_token: str) -> None:
-        """Hand the event back untried (shutdown): pending, due now, no try counted. Raises LeaseLost."""
+    async def release(self, event_id: int, lease_token: str, *, send_state: SendState | None = None) -> None:
+        """Hand the event back untried (shutdown): pending, due now, no try counted. Raises LeaseLost.
+
+        ``send_state`` is what this try leaves: NONE when it certainly sent nothing and no earlier try may have
+        (the next claim then sends without reconciling); by default the claim's UNKNOWN is kept.
+        """
         values: dict[str, Any] = {
             "status": EventStatus.PENDING.value,
             "next_attempt_at": self.now(),
             **_NO_LEASE,
         }
+        if send_state is SendState.NONE:
+            values.update(send_state=SendState.NONE.value, sending_started_at=None)
         async with self._transaction("releasing an event", write=True) as conn:
             await lock_keys_of_events(conn, [event_id])
             await queue.update_leased(conn, event_id, lease_token, values)
             await heads.refresh_for_events(conn, [event_id])
 
     async def _finish(self, event_id: int, lease_token: str, values: Mapping[str, Any], attempt: AttemptRecord) -> None:
-        await self._lease_writes.submit(_LeaseWrite(event_id, lease_token, values, attempt=attempt, refresh=True))
+        await self._finishes.submit(queue.Finish(event_id, lease_token, values, attempt))
 
-    async def _lease_write_group(self, writes: Sequence[_LeaseWrite]) -> list[LeaseLost | None]:
-        """Run the workers' writes (sends marked, outcomes recorded) of many events in one transaction; a
-        write whose lease is gone fails alone, with nothing of it stored."""
+    async def _finish_group(self, finishes: Sequence[queue.Finish]) -> list[LeaseLost | None]:
+        """Record the outcomes of many tries in one transaction; one whose lease is gone fails alone."""
         async with self._transaction("recording deliveries", write=True) as conn:
             # Every key of the group locked at once, in ascending order: no two groups wait in a circle.
-            await lock_keys_of_events(conn, [write.event_id for write in writes if write.refresh])
-            outcomes: list[LeaseLost | None] = []
-            changed: list[int] = []
-            for write in writes:
-                try:
-                    await queue.update_leased(conn, write.event_id, write.lease_token, write.values)
-                except LeaseLost as lost:
-                    outcomes.append(lost)
-                    continue
-                if write.attempt is not None:
-                    await queue.add_attempt(conn, write.event_id, write.attempt)
-                if write.refresh:
-                    changed.append(write.event_id)
-                outcomes.append(None)
-            await heads.refresh_for_events(conn, changed)
-        return outcomes
+            await lock_keys_of_events(conn, [finish.event_id for finish in finishes])
+            return await queue.finish_leased(conn, finishes)
 
     # Operator actions
 
