@@ -147,3 +147,24 @@ async def test_a_drop_made_straight_on_the_store_reaches_the_memory(tmp_path: Pa
         assert await cache.get_cached_conversation("acme", "c1") is None
     finally:
         await store.close()
+
+
+async def test_entries_read_ahead_are_kept_no_longer_than_the_read_ttl_or_their_own() -> None:
+    cache, inner, clock = layered()
+    assert cache.missing("acme", ["email:a@x.com", "email:b@x.com"]) == ["email:a@x.com", "email:b@x.com"]
+    cache.remember(
+        "acme",
+        {"email:a@x.com": (["c1"], 100.0), "email:b@x.com": (["c2"], 10.0)},
+        {"c1": ("conv1", 100.0), "c2": ("conv2", 10.0)},
+    )
+    assert cache.missing("acme", ["email:a@x.com", "email:b@x.com", "email:c@x.com"]) == ["email:c@x.com"]
+    assert cache.missing("beta", ["email:a@x.com"]) == ["email:a@x.com"]
+    assert await cache.get_cached_contacts("acme", "email:a@x.com") == ["c1"]
+    assert await cache.get_cached_conversation("acme", "c2") == "conv2"
+    assert inner.reads == 0
+    clock.now += 10
+    # b's entries had 10 s left in the shared layer; a's are kept for the read TTL of 30 s.
+    assert cache.missing("acme", ["email:a@x.com", "email:b@x.com"]) == ["email:b@x.com"]
+    assert await cache.get_cached_conversation("acme", "c2") is None
+    clock.now += 20
+    assert cache.missing("acme", ["email:a@x.com"]) == ["email:a@x.com"]

@@ -99,7 +99,9 @@ class Service:
             # Metered outside the memory front: the hit rate is the pipeline's, whichever layer answered.
             memory = LayeredIdCache(self._store)
             self._store.on_conversations_dropped(memory.forget_conversations)
-            self.worker = Worker(self._store, self._tenants, Pipeline(MeteredIdCache(memory)), settings.worker)
+            self.worker = Worker(
+                self._store, self._tenants, Pipeline(MeteredIdCache(memory)), settings.worker, memory=memory
+            )
             self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="worker")
             retention = Retention(self._store, settings.retention)
             self._retention_task = asyncio.create_task(retention.run(self._stop), name="retention")

@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ import structlog
 from inboxbridge.config import RetrySettings, WorkerSettings
 from inboxbridge.metrics import observe_delivery
 from inboxbridge.pipeline import DeliveryFailed, NoContactError, Pipeline, Posted
+from inboxbridge.pipeline.layered_cache import LayeredIdCache
 from inboxbridge.store import AttemptRecord, ClaimedEvent, LeaseLost, SendState, Store, StoreUnavailable
 from inboxbridge.tenants import TenantDirectory
 from inboxbridge.wix import WixError, WixPermanentError, WixRetryableError
@@ -74,7 +76,11 @@ class _Outcome:
 
 
 class Worker:
-    """Claims and delivers events until stopped. One per process is enough; it runs ``concurrency`` at once."""
+    """Claims and delivers events until stopped. One per process is enough; it runs ``concurrency`` at once.
+
+    ``memory``, the in-process front of the pipeline's id caches, is filled with the cached ids of a claim's
+    customers in one read of the store, instead of one read per event.
+    """
 
     def __init__(
         self,
@@ -85,8 +91,10 @@ class Worker:
         *,
         worker_id: str | None = None,
         rng: random.Random | None = None,
+        memory: LayeredIdCache | None = None,
     ) -> None:
         self.store = store
+        self._memory = memory
         self.tenants = tenants
         self.pipeline = pipeline
         self.settings = settings
@@ -123,6 +131,8 @@ class Worker:
                         if store_down_since is None:
                             store_down_since = time.monotonic()
                             log.error("store unavailable; claiming paused", error=str(exc))
+                if claimed:
+                    await self._prefetch(claimed)
                 for item in claimed:
                     task = asyncio.create_task(self._handle(item), name=f"deliver-{item.event_id}")
                     self._tasks.add(task)
@@ -134,6 +144,24 @@ class Worker:
             await self._drain()
             log.info("worker stopped", worker_id=self.worker_id)
 
+    async def _prefetch(self, claimed: list[ClaimedEvent]) -> None:
+        if self._memory is None:
+            return
+        keys: defaultdict[str, list[str]] = defaultdict(list)
+        for item in claimed:
+            keys[item.event.tenant].append(item.event.customer_key)
+        for tenant, customer_keys in keys.items():
+            wanted = self._memory.missing(tenant, customer_keys)
+            if not wanted:
+                continue
+            try:
+                found = await self.store.get_cached_ids(tenant, wanted)
+            except StoreUnavailable as exc:
+                # Each delivery reads what it needs on its own then.
+                log.warning("could not read the caches ahead of deliveries", error=str(exc))
+                return
+            self._memory.remember(tenant, found.contacts, found.conversations)
+
     async def _idle(self, stop: asyncio.Event) -> None:
         """Wait for new work, a free slot, a stop, or the poll interval, whichever comes first."""
         self._wake.clear()
@@ -142,9 +170,7 @@ class Worker:
             asyncio.ensure_future(stop.wait()),
         }
         if self.settings.concurrency - len(self._tasks) < self._claim_batch:
-            waiters.add(
-                asyncio.ensure_future(asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED))
-            )
+            waiters.add(asyncio.ensure_future(asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)))
         try:
             await asyncio.wait(
                 waiters, timeout=self.settings.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED
@@ -187,9 +213,7 @@ class Worker:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.store.extend_lease(
-                    claimed.event_id, claimed.lease_token, self.settings.lease_seconds
-                )
+                await self.store.extend_lease(claimed.event_id, claimed.lease_token, self.settings.lease_seconds)
             except (LeaseLost, StoreUnavailable) as exc:
                 log.warning("could not extend a lease", event_id=claimed.event_id, error=str(exc))
 
@@ -265,9 +289,7 @@ class Worker:
             )
             self.delivered += 1
             observe_delivery(claimed.event.tenant, "already_delivered" if found else "delivered")
-            log.info(
-                "delivered", conversation_id=conversation_id, message_id=message_id, found=found, **fields
-            )
+            log.info("delivered", conversation_id=conversation_id, message_id=message_id, found=found, **fields)
             return
         decision = outcome if isinstance(outcome, _Outcome) else _classify(outcome.cause)
         wix = decision.wix
@@ -290,9 +312,7 @@ class Worker:
             reason = decision.detail
             if decision.kind == "retry":
                 reason = f"gave up after {claimed.attempts + 1} tries: {decision.detail}"
-            await self.store.dead_letter(
-                claimed.event_id, claimed.lease_token, attempt=attempt, reason=reason
-            )
+            await self.store.dead_letter(claimed.event_id, claimed.lease_token, attempt=attempt, reason=reason)
             observe_delivery(claimed.event.tenant, "dead")
             log.warning("dead-lettered", reason=reason, **fields)
             return

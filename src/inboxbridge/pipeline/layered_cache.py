@@ -10,13 +10,15 @@ stream of known customers costs no cache reads from the store.
   time. An entry dropped by another node can only be stale here: a send into a merged or deleted conversation
   fails, and the pipeline then drops it here too, as below.
 - A drop (conversation merged or not found, contacts gone) removes the entries from both layers.
+- :meth:`LayeredIdCache.missing` and :meth:`LayeredIdCache.remember` let a caller that reads many entries of the
+  store at once (the worker, for the customers of a claim) fill the memory in one read instead of one per event.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 from inboxbridge.pipeline.caches import IdCache
@@ -79,6 +81,24 @@ class LayeredIdCache:
         if stored is not None:
             self._contacts.put(key, tuple(stored), self._read_ttl)
         return stored
+
+    def missing(self, tenant: str, customer_keys: Sequence[str]) -> list[str]:
+        """Those of ``customer_keys`` whose contact ids are not in memory."""
+        return [key for key in customer_keys if self._contacts.get((tenant, key)) is None]
+
+    def remember(
+        self,
+        tenant: str,
+        contacts: Mapping[str, tuple[Sequence[str], float]],
+        conversations: Mapping[str, tuple[str, float]],
+    ) -> None:
+        """Keep entries read from ``inner`` (contact ids by customer key, conversation ids by contact id, each with
+        its seconds left there), each for at most the read time to live, as a read through :meth:`get_cached_contacts`
+        would."""
+        for customer_key, (contact_ids, seconds_left) in contacts.items():
+            self._contacts.put((tenant, customer_key), tuple(contact_ids), min(seconds_left, self._read_ttl))
+        for contact_id, (conversation_id, seconds_left) in conversations.items():
+            self._conversations.put((tenant, contact_id), conversation_id, min(seconds_left, self._read_ttl))
 
     async def put_cached_contacts(
         self, tenant: str, customer_key: str, contact_ids: Sequence[str], ttl_seconds: float

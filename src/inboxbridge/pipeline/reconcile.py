@@ -39,9 +39,7 @@ def _fingerprint(message: Message) -> tuple[Any, ...]:
     return tuple(parts)
 
 
-async def find_posted(
-    site: WixSite, conversation_id: str, message: Message, since: datetime
-) -> Message | None:
+async def find_posted(site: WixSite, conversation_id: str, message: Message, since: datetime) -> Message | None:
     """The message in the conversation equal to ``message`` and created at or after ``since``, if any."""
     wanted = _fingerprint(message)
     horizon = since - CLOCK_SKEW

@@ -52,14 +52,10 @@ def render(event: InboundEvent, delivery: DeliverySettings) -> Message:
                     )
                 )
             else:
-                items.append(
-                    FileItem(url=attachment.url, filename=attachment.filename, mime_type=attachment.mime_type)
-                )
+                items.append(FileItem(url=attachment.url, filename=attachment.filename, mime_type=attachment.mime_type))
         # The Inbox list shows previewText; with a subject, subject and first words say more than either alone.
         preview = _preview(f"{event.title}: {event.text}") if event.title and event.text else None
-        content = MessageContent(
-            basic=BasicContent(items=list(items)), title=event.title, preview_text=preview
-        )
+        content = MessageContent(basic=BasicContent(items=list(items)), title=event.title, preview_text=preview)
     return Message(
         content=content,
         direction=_DIRECTIONS[event.direction],

@@ -10,6 +10,7 @@ from inboxbridge.store.migrate import head_revision, migrate
 from inboxbridge.store.models import (
     AttemptRecord,
     AttemptRow,
+    CachedIds,
     ClaimedEvent,
     EventRow,
     EventStatus,
@@ -24,6 +25,7 @@ from inboxbridge.store.store import Clock, Store
 __all__ = [
     "AttemptRecord",
     "AttemptRow",
+    "CachedIds",
     "ClaimedEvent",
     "Clock",
     "EventRow",

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.store.dialect import upsert
+from inboxbridge.store.models import CachedIds
 from inboxbridge.store.schema import contact_cache, conversation_cache
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "expiry",
     "get_contacts",
     "get_conversation",
+    "get_many",
     "prune_expired",
     "put_contacts",
     "put_conversation",
@@ -36,6 +38,38 @@ async def get_contacts(conn: AsyncConnection, tenant: str, customer_key: str, no
         )
     ).first()
     return None if row is None else [str(value) for value in orjson.loads(row.contact_ids)]
+
+
+_CONTACTS_OF = select(contact_cache.c.customer_key, contact_cache.c.contact_ids, contact_cache.c.expires_at).where(
+    contact_cache.c.tenant_id == bindparam("tenant"),
+    contact_cache.c.customer_key.in_(bindparam("keys", expanding=True)),
+    contact_cache.c.expires_at > bindparam("now", type_=contact_cache.c.expires_at.type),
+)
+_CONVERSATIONS_OF = select(
+    conversation_cache.c.contact_id, conversation_cache.c.conversation_id, conversation_cache.c.expires_at
+).where(
+    conversation_cache.c.tenant_id == bindparam("tenant"),
+    conversation_cache.c.contact_id.in_(bindparam("contact_ids", expanding=True)),
+    conversation_cache.c.expires_at > bindparam("now", type_=conversation_cache.c.expires_at.type),
+)
+
+
+async def get_many(conn: AsyncConnection, tenant: str, customer_keys: Sequence[str], now: datetime) -> CachedIds:
+    """The cached contact ids of ``customer_keys`` and the cached conversations of those contacts, in two
+    statements (a claim's worth of customers: up to a few thousand keys)."""
+    found = CachedIds()
+    if not customer_keys:
+        return found
+    parameters = {"tenant": tenant, "keys": sorted(set(customer_keys)), "now": now}
+    for row in await conn.execute(_CONTACTS_OF, parameters):
+        contact_ids = [str(value) for value in orjson.loads(row.contact_ids)]
+        found.contacts[row.customer_key] = (contact_ids, (row.expires_at - now).total_seconds())
+    wanted = sorted({contact_id for ids, _ in found.contacts.values() for contact_id in ids})
+    if wanted:
+        parameters = {"tenant": tenant, "contact_ids": wanted, "now": now}
+        for row in await conn.execute(_CONVERSATIONS_OF, parameters):
+            found.conversations[row.contact_id] = (str(row.conversation_id), (row.expires_at - now).total_seconds())
+    return found
 
 
 async def put_contacts(

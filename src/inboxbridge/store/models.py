@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,6 +12,7 @@ from inboxbridge.events import InboundEvent
 __all__ = [
     "AttemptRecord",
     "AttemptRow",
+    "CachedIds",
     "ClaimedEvent",
     "EventRow",
     "EventStatus",
@@ -155,3 +156,12 @@ class TenantRow:
     instance_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(slots=True)
+class CachedIds:
+    """Unexpired cache entries of one tenant, each with its seconds left: contact ids by customer key,
+    conversation ids by contact id."""
+
+    contacts: dict[str, tuple[list[str], float]] = field(default_factory=dict)
+    conversations: dict[str, tuple[str, float]] = field(default_factory=dict)

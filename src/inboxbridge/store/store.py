@@ -21,6 +21,7 @@ from inboxbridge.store.migrate import upgrade, verify
 from inboxbridge.store.models import (
     AttemptRecord,
     AttemptRow,
+    CachedIds,
     ClaimedEvent,
     EventRow,
     EventStatus,
@@ -436,6 +437,12 @@ class Store:
         """Contact ids cached for a customer, or None when missing or expired."""
         async with self._transaction("reading the contact cache", write=False) as conn:
             return await caches.get_contacts(conn, tenant, customer_key, self.now())
+
+    async def get_cached_ids(self, tenant: str, customer_keys: Sequence[str]) -> CachedIds:
+        """In one read, the unexpired contact ids cached for ``customer_keys`` and the conversation ids cached for
+        those contacts, each with its seconds left."""
+        async with self._transaction("reading the caches", write=False) as conn:
+            return await caches.get_many(conn, tenant, customer_keys, self.now())
 
     async def put_cached_contacts(
         self, tenant: str, customer_key: str, contact_ids: Sequence[str], ttl_seconds: float
