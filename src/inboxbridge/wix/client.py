@@ -9,6 +9,7 @@ one token refresh on a 401, and the short retry policy.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx2
+import orjson
 
 from inboxbridge.wix.auth import ApiKeyAuth, AppInstanceAuth, Auth
 from inboxbridge.wix.call import Call
@@ -28,6 +30,9 @@ from inboxbridge.wix.errors import (
     WixUnauthorizedError,
     error_for_status,
 )
+from inboxbridge.wix.http import DEFAULT_LIMITS, HttpBackend
+from inboxbridge.wix.http_aiohttp import AiohttpBackend
+from inboxbridge.wix.http_httpx import HttpxBackend
 from inboxbridge.wix.ratelimit import RateLimiter, TokenBucketLimiter
 from inboxbridge.wix.retry import RetryPolicy
 from inboxbridge.wix.site import WixSite
@@ -37,7 +42,6 @@ __all__ = ["DEFAULT_BASE_URL", "ResponseObserver", "WixClient"]
 
 DEFAULT_BASE_URL = "https://www.wixapis.com"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a secret
-USER_AGENT = "inboxbridge"
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +49,14 @@ ResponseObserver = Callable[[str, str, int, float], None]
 """Called after each HTTP exchange with Wix: method, path, status (0: no answer), seconds."""
 
 
-def _transport_error(exc: httpx2.TransportError, call: Call) -> WixRetryableError:
-    """The typed error for a request that got no HTTP answer, and whether Wix may have received it."""
-    where: dict[str, Any] = {"method": call.method, "path": call.path}
-    # Connect and pool failures happen before a byte of the request leaves: Wix certainly did not see it.
-    if isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout):
-        return WixTimeoutError(f"{type(exc).__name__}: no connection in time", outcome_unknown=False, **where)
-    if isinstance(exc, httpx2.TimeoutException):
-        return WixTimeoutError(f"{type(exc).__name__}: no answer in time", outcome_unknown=True, **where)
-    if isinstance(exc, httpx2.ConnectError | httpx2.ProxyError | httpx2.UnsupportedProtocol):
-        return WixConnectionError(f"{type(exc).__name__}: could not connect", outcome_unknown=False, **where)
-    return WixConnectionError(
-        f"{type(exc).__name__}: the connection broke before an answer came", outcome_unknown=True, **where
-    )
+def _encode_json(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON, refusing what httpx2's encoder refused."""
+    body = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    # orjson writes NaN and infinities as null where the JSON spec has no number for them; look closer only
+    # then, and let the stdlib raise its ValueError for them as before.
+    if b"null" in body:
+        json.dumps(value, allow_nan=False)
+    return body
 
 
 class WixClient:
@@ -66,9 +65,11 @@ class WixClient:
     ``timeout`` is seconds (or an ``httpx2.Timeout`` for connect/read/write/pool limits). Requests of one site
     (API key's site id, or app instance id) share a token bucket of ``rate_limit_per_second`` with
     ``rate_limit_burst``, unless ``limiter`` supplies another :class:`RateLimiter` (e.g. one shared between
-    processes). ``transport`` replaces the network (tests); ``limits`` sizes the connection pool; ``clock``
-    and ``sleep`` drive token expiry, the default limiter and retry waits. ``on_response`` is told of every
-    HTTP exchange (method, path, status or 0 when no answer came, seconds taken), e.g. to keep metrics.
+    processes). ``limits`` sizes the connection pool. Requests go out through aiohttp (see
+    :class:`~inboxbridge.wix.http_aiohttp.AiohttpBackend` for how ``timeout`` and ``limits`` map onto it), or
+    through httpx2 when ``transport`` replaces the network (tests). ``clock`` and ``sleep`` drive token expiry,
+    the default limiter and retry waits. ``on_response`` is told of every HTTP exchange (method, path, status
+    or 0 when no answer came, seconds taken), e.g. to keep metrics.
     """
 
     def __init__(
@@ -94,14 +95,12 @@ class WixClient:
             rate_limit_per_second, rate_limit_burst, clock=clock, sleep=sleep
         )
         self.tokens = TokenCache(self._fetch_token, clock=clock)
-        self._http = httpx2.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout),
-            limits=limits or httpx2.Limits(max_connections=100, max_keepalive_connections=20),
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
-            trust_env=transport is None,
+        timeout = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
+        limits = limits or DEFAULT_LIMITS
+        self._http: HttpBackend = (
+            AiohttpBackend(self.base_url, timeout, limits)
+            if transport is None
+            else HttpxBackend(self.base_url, timeout, limits, transport)
         )
 
     def __repr__(self) -> str:
@@ -196,33 +195,34 @@ class WixClient:
 
     async def _send(self, call: Call, headers: dict[str, str]) -> dict[str, Any]:
         """One HTTP exchange; the answer's JSON object, or the typed error."""
+        json_body = None if call.json is None else _encode_json(call.json)
         started = time.perf_counter()
         try:
-            response = await self._http.request(
-                call.method, call.path, json=call.json, params=call.params, headers=headers
+            response = await self._http.exchange(
+                call.method, call.path, json_body=json_body, params=call.params, headers=headers
             )
-        except httpx2.TransportError as exc:
+        except (WixTimeoutError, WixConnectionError):
             self._observe(call, 0, started)
-            raise _transport_error(exc, call) from exc
-        self._observe(call, response.status_code, started)
+            raise
+        self._observe(call, response.status, started)
         request_id = response.headers.get("x-wix-request-id")
         try:
-            body: Any = response.json() if response.content else None
-        except ValueError:
+            body: Any = orjson.loads(response.content) if response.content else None
+        except orjson.JSONDecodeError:
             body = None
         if response.is_success:
             if not isinstance(body, dict):
                 raise WixPermanentError(
                     "Wix answered with a body that is not a JSON object",
-                    status=response.status_code,
+                    status=response.status,
                     request_id=request_id,
                     method=call.method,
                     path=call.path,
                 )
             return body
         raise error_for_status(
-            response.status_code,
-            reason=response.reason_phrase,
+            response.status,
+            reason=response.reason,
             body=response.content,
             json_body=body,
             request_id=request_id,
