@@ -124,6 +124,9 @@ class Worker:
                 free = self.settings.concurrency - len(self._tasks)
                 claimed: list[ClaimedEvent] = []
                 if free >= self._claim_batch:
+                    # Cleared before the claim looks, not after: an ingest committed while the claim runs may have
+                    # missed it, and its wake-up must not be lost until the next poll.
+                    self._wake.clear()
                     try:
                         claimed = await self.store.claim(self.worker_id, free, self.settings.lease_seconds)
                         store_down_since = None
@@ -131,6 +134,8 @@ class Worker:
                         if store_down_since is None:
                             store_down_since = time.monotonic()
                             log.error("store unavailable; claiming paused", error=str(exc))
+                        await self._idle(stop, wakeable=False)
+                        continue
                 if claimed:
                     await self._prefetch(claimed)
                 for item in claimed:
@@ -162,15 +167,14 @@ class Worker:
                 return
             self._memory.remember(tenant, found.contacts, found.conversations)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        """Wait for new work, a free slot, a stop, or the poll interval, whichever comes first."""
-        self._wake.clear()
-        waiters: set[asyncio.Future[object]] = {
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(stop.wait()),
-        }
+    async def _idle(self, stop: asyncio.Event, *, wakeable: bool = True) -> None:
+        """Wait for a stop or the poll interval, or sooner: for new work when there are slots to claim it with
+        (and ``wakeable``), else for a delivery to finish."""
+        waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(stop.wait())}
         if self.settings.concurrency - len(self._tasks) < self._claim_batch:
             waiters.add(asyncio.ensure_future(asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)))
+        elif wakeable:
+            waiters.add(asyncio.ensure_future(self._wake.wait()))
         try:
             await asyncio.wait(
                 waiters, timeout=self.settings.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED
