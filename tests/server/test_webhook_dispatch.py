@@ -1,0 +1,131 @@
+"""Webhooks take a short way past FastAPI: the answers are FastAPI's route's, byte for byte, and every other
+request (other methods, near-miss paths, the rest of the app) is still FastAPI's."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import pytest_asyncio
+
+from inboxbridge.sandbox import SandboxServer
+from inboxbridge.server import create_app
+from inboxbridge.service import Service
+from inboxbridge.store import StoreUnavailable
+
+from .conftest import SITES, chat_body
+from .live import CHAT_SECRET, LiveService, settings_for
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+Requests = Sequence[tuple[str, bytes, dict[str, str]]]
+
+
+def _signed(body: bytes) -> dict[str, str]:
+    return {"x-signature": hmac.new(CHAT_SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+@pytest_asyncio.fixture
+async def services(sandbox: SandboxServer, tmp_path: Path) -> AsyncIterator[list[Service]]:
+    """Two services alike, each with a store of its own, so that the same requests get the same ids."""
+    started = []
+    try:
+        for name in ("direct", "routed"):
+            settings = settings_for(sandbox.url, tmp_path / f"{name}.db", SITES, max_body_bytes=1024)
+            service = Service(settings, run_worker=False)
+            await service.start()
+            started.append(service)
+        yield started
+    finally:
+        for service in started:
+            await service.stop()
+
+
+async def _send_all(app: Any, root_path: str, requests: Requests) -> list[Answer]:
+    transport = httpx2.ASGITransport(app=app, root_path=root_path)
+    answers: list[Answer] = []
+    async with httpx2.AsyncClient(transport=transport, base_url="http://bridge.example") as client:
+        for url, body, headers in requests:
+            answer = await client.post(url, content=body, headers=headers)
+            answers.append((answer.status_code, list(answer.headers.multi_items()), answer.content))
+    return answers
+
+
+async def _both_ways(services: list[Service], requests: Requests) -> tuple[list[Answer], list[Answer]]:
+    """The answers of the first service's app, and of the second's under a root path (left to the FastAPI route)."""
+    direct, routed = services
+    return await _send_all(create_app(direct), "", requests), await _send_all(create_app(routed), "/bridge", requests)
+
+
+async def test_webhook_answers_are_those_of_the_fastapi_route(
+    services: list[Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new, other, anonymous = chat_body("d-1", "a@example.com", "hi"), chat_body("d-2", "b@example.com", "yo"), b"{}"
+    unreadable = b'{"id": "no-customer"}'
+    requests = [
+        ("/hooks/shop/chat", new, _signed(new)),
+        ("/hooks/shop/chat", new, _signed(new)),
+        ("/hooks/shop/chat?a=1&a=2&b=", other, _signed(other)),
+        ("/hooks/shop/chat", unreadable, _signed(unreadable)),
+        ("/hooks/shop/chat", anonymous, {}),
+        ("/hooks/shop/chat", anonymous, {"x-signature": "00"}),
+        ("/hooks/nowhere/chat", new, _signed(new)),
+        ("/hooks/shop/nothing", new, _signed(new)),
+        ("/hooks/shop/chat", b"x" * 2000, {}),
+    ]
+    direct, routed = await _both_ways(services, requests)
+    assert direct == routed
+    assert [status for status, _, _ in direct] == [202, 200, 202, 400, 401, 401, 404, 404, 413]
+    assert await services[0].store.counts("shop") == await services[1].store.counts("shop")
+
+    async def unavailable(events: object) -> None:
+        raise StoreUnavailable("disk full")
+
+    for service in services:
+        monkeypatch.setattr(service.store, "ingest", unavailable)
+    direct, routed = await _both_ways(services, [("/hooks/shop/chat", other, _signed(other))])
+    assert direct == routed
+    status, headers, _ = direct[0]
+    assert (status, ("retry-after", "5") in headers) == (503, True)
+
+
+async def test_an_unexpected_error_is_a_plain_500_and_reaches_the_server(
+    services: list[Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = services[0]
+
+    async def broken(events: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service.store, "ingest", broken)
+    body = chat_body("e-1", "a@example.com", "hi")
+    transport = httpx2.ASGITransport(app=create_app(service), raise_app_exceptions=False)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://bridge.example") as client:
+        answer = await client.post("/hooks/shop/chat", content=body, headers=_signed(body))
+    assert (answer.status_code, answer.text) == (500, "Internal Server Error")
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    transport = httpx2.ASGITransport(app=create_app(service))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://bridge.example") as client:
+        with pytest.raises(RuntimeError, match="a bug"):
+            await client.post("/hooks/shop/chat", content=body, headers=_signed(body))
+
+
+def test_other_methods_and_near_miss_paths_are_answered_by_fastapi(live: LiveService) -> None:
+    with httpx2.Client(base_url=live.url, follow_redirects=False) as client:
+        for method in ("GET", "HEAD", "PUT", "DELETE"):
+            answer = client.request(method, "/hooks/shop/chat")
+            assert (answer.status_code, answer.headers["allow"]) == (405, "POST"), method
+        assert client.get("/hooks/shop/chat").json() == {"detail": "Method Not Allowed"}
+        slash = client.post("/hooks/shop/chat/", content=b"{}")
+        assert (slash.status_code, slash.headers["location"]) == (307, f"{live.url}/hooks/shop/chat")
+        for path in ("/hooks/shop", "/hooks/shop/chat/more", "/hooks//chat", "/HOOKS/shop/chat"):
+            answer = client.post(path, content=b"{}")
+            assert (answer.status_code, answer.json()) == (404, {"detail": "Not Found"}), path
+        assert client.get("/healthz").status_code == 200
+        operation = client.get("/openapi.json").json()["paths"]["/hooks/{tenant}/{source}"]
+        assert list(operation) == ["post"]
+        assert operation["post"]["summary"] == "Receive a provider's webhook"
