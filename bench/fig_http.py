@@ -8,7 +8,7 @@ import wrkload
 from context import Context, Row
 from measure import open_loop, percentile, wait_stored
 from payloads import Batch
-from rig import Process, ServiceSettings, start_baseline, start_service
+from rig import Process, ServiceSettings, start_baseline, start_service, wait_until
 
 
 def _fmt(value: float, unit: str = "") -> str:
@@ -128,9 +128,19 @@ def _e2e(ctx: Context, process: Process, site: str, batch: Batch, max_seconds: i
     )
 
 
+def _split_service(ctx: Context, site: str) -> tuple[Process, Process]:
+    """``serve --no-worker`` and ``worker`` as two processes on one store: the deployment for more than one core."""
+    store, settings = ctx.store(site), ServiceSettings()
+    http = start_service(ctx.workdir, ctx.sandbox, site, store, settings, command="http", name="split-http")
+    worker = start_service(ctx.workdir, ctx.sandbox, site, store, settings, command="worker", name="split-worker")
+    wait_until(lambda: b"worker started" in worker.log.read_bytes(), 60, "the worker process to start")
+    return http, worker
+
+
 def throughput(ctx: Context) -> None:
     """One batch of webhooks as fast as they come (wrk, 32 connections), instant sandbox, 1,000 known
-    customers: inboxbridge's messages delivered per second against naive's (same load) and the floor's."""
+    customers: inboxbridge's messages delivered per second, as one process and as an HTTP process beside a
+    worker process, against naive's (same load) and the floor's."""
     count = int(ctx.size(1_000, 5_000))
     batch = ctx.batch(count)
     site = ctx.new_site()
@@ -139,6 +149,13 @@ def throughput(ctx: Context) -> None:
         ours, lost, accepted = _e2e(ctx, service, site, batch, 600)
     finally:
         service.stop()
+    split_site = ctx.new_site()
+    http, worker = _split_service(ctx, split_site)
+    try:
+        split, split_lost, split_accepted = _e2e(ctx, http, split_site, batch, 600)
+    finally:
+        http.stop()
+        worker.stop()
     naive_site = ctx.new_site()
     naive = start_baseline(ctx.workdir, "naive", ctx.sandbox, naive_site)
     try:
@@ -150,25 +167,28 @@ def throughput(ctx: Context) -> None:
     load = open_loop("floor", ctx.sandbox.url, 100_000, floor=spec, connections=16, workdir=ctx.workdir)
     floor_stored = wait_stored(ctx.sandbox, floor_site, 0, count, timeout=120, settle=5)
     floor_rate = len(floor_stored) / (max(floor_stored.values()) - load.started)
+    best = max(ours, split)
+    ours_text = f"one process {ours:,.0f}/s, {lost} lost; HTTP + worker processes {split:,.0f}/s, {split_lost} lost"
     ctx.rows.append(
         Row(
             "messages delivered/s end to end (instant sandbox, 1,000 known customers)",
-            f"{ours:,.0f}/s" + (f", {lost} lost" if lost else ", 0 lost"),
+            ours_text,
             f"floor {floor_rate:,.0f}/s; naive {theirs:,.0f}/s",
-            f"{ours / floor_rate:.1%} of floor",
+            f"{ours / floor_rate:.1%} / {split / floor_rate:.1%} of floor",
             ">= 1,000/s (n8n: ~50/s)",
-            ours >= 1000 and not lost,
-            f"{count:,} webhooks by wrk -c32, answered at {accepted:,.0f}/s; naive given the same batch for at most "
-            f"{ctx.size(20, 40):.0f} s",
+            best >= 1000 and not (lost or split_lost),
+            f"{count:,} webhooks by wrk -c32, answered at {accepted:,.0f}/s by one process and "
+            f"{split_accepted:,.0f}/s by the HTTP process of two (`serve --no-worker` and `worker` on one SQLite "
+            f"file); naive given the same batch for at most {ctx.size(20, 40):.0f} s",
         )
     )
     ctx.rows.append(
         Row(
             "throughput vs naive (same sandbox, same load)",
-            f"{ours:,.0f}/s, {lost} lost",
+            ours_text,
             f"naive {theirs:,.0f}/s, {naive_lost} lost",
-            f"{ours / theirs:.1f}x naive",
+            f"{ours / theirs:.1f}x / {split / theirs:.1f}x naive",
             ">= 10x, 0 lost",
-            ours / theirs >= 10 and not lost,
+            best / theirs >= 10 and not (lost or split_lost),
         )
     )
