@@ -35,7 +35,7 @@ LAYERS = (
     ("SQLAlchemy: engine, results, asyncio bridge", ("sqlalchemy/",)),
     ("pydantic models", ("pydantic",)),
     ("logging (structlog)", ("structlog/", "logging/")),
-    ("Wix HTTP client (httpx2, httpcore)", ("httpx2/", "httpcore/", "h11/", "anyio/")),
+    ("Wix HTTP client (inboxbridge.wix, aiohttp)", ("aiohttp/", "inboxbridge/wix/", "multidict/", "yarl/")),
     ("HTTP server (uvicorn, httptools)", ("uvicorn/",)),
     ("FastAPI / Starlette", ("fastapi/", "starlette/")),
     ("JMESPath", ("jmespath/",)),
@@ -43,7 +43,7 @@ LAYERS = (
     ("event loop (asyncio, uvloop)", ("asyncio/", "uvloop")),
 )
 FUNCTIONS = (
-    "receive_webhook",
+    "serve_webhook",
     "GenericSource.verify",
     "GenericSource.parse",
     "Store.ingest",
@@ -52,7 +52,7 @@ FUNCTIONS = (
     "Worker._handle",
     "Pipeline.deliver",
     "WixSite.send_message",
-    "Store.mark_sending",
+    "Store.get_cached_ids",
     "Store.ack",
     "Store.get_cached_contacts",
     "Store.get_cached_conversation",

@@ -8,10 +8,15 @@ from typing import Any
 
 import jmespath
 import jmespath.exceptions
+import jmespath.visitor
 
 from inboxbridge.sources.base import PayloadError
 
 __all__ = ["FieldExpression"]
+
+# ``ParsedResult.search`` builds a new interpreter (and its function table) on every call; the interpreter keeps no
+# state between visits, so one serves every expression.
+_INTERPRETER = jmespath.visitor.TreeInterpreter()
 
 
 def _compile_reason(error: jmespath.exceptions.JMESPathError) -> str:
@@ -50,7 +55,7 @@ class FieldExpression:
     def search(self, data: Any) -> Any:
         """The expression's value on ``data``; ``None`` when it selects nothing."""
         try:
-            return self._parsed.search(data)
+            return _INTERPRETER.visit(self._parsed.parsed, data)
         # The payload is untrusted and JMESPath functions raise assorted errors on values of the wrong type
         # (or on absurdly deep data); each one means this field cannot be read from this payload.
         except Exception as error:
