@@ -9,6 +9,13 @@ from inboxbridge.pipeline import IdCache
 
 __all__ = ["MeteredIdCache"]
 
+# Looked up once: ``labels()`` on every lookup cost more than the lookup itself.
+_COUNTS = {
+    (cache, found): CACHE_LOOKUPS.labels(cache, "hit" if found else "miss")
+    for cache in ("contacts", "conversations")
+    for found in (True, False)
+}
+
 
 class MeteredIdCache:
     """Passes every call to ``inner``; lookups are counted as hits or misses per cache."""
@@ -19,7 +26,7 @@ class MeteredIdCache:
     async def get_cached_contacts(self, tenant: str, customer_key: str) -> list[str] | None:
         """The inner cache's answer, counted."""
         found = await self.inner.get_cached_contacts(tenant, customer_key)
-        CACHE_LOOKUPS.labels("contacts", "miss" if found is None else "hit").inc()
+        _COUNTS["contacts", found is not None].inc()
         return found
 
     async def put_cached_contacts(
@@ -35,7 +42,7 @@ class MeteredIdCache:
     async def get_cached_conversation(self, tenant: str, contact_id: str) -> str | None:
         """The inner cache's answer, counted."""
         found = await self.inner.get_cached_conversation(tenant, contact_id)
-        CACHE_LOOKUPS.labels("conversations", "miss" if found is None else "hit").inc()
+        _COUNTS["conversations", found is not None].inc()
         return found
 
     async def put_cached_conversation(

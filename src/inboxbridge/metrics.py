@@ -8,6 +8,7 @@ request path that matched nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from prometheus_client import Counter, Histogram, disable_created_metrics
@@ -86,21 +87,34 @@ def webhook_outcome(status: int, *, ignored: bool = False) -> str:
     return _WEBHOOK_OUTCOMES.get(status, str(status))
 
 
+@functools.lru_cache(maxsize=1024)
 def endpoint_of(path: str) -> str:
     """``path`` with its id segments replaced by ``{id}``, so label values stay few."""
     return "/".join(part if not part or _WORD.match(part) else "{id}" for part in path.split("/"))
 
 
+# Metric children looked up once per label set (``labels()`` costs more than the increment); every label set
+# here is bounded: methods and endpoints of Wix's API, statuses, configured or installed tenants.
+@functools.cache
+def _wix_call(method: str, endpoint: str, status: int) -> tuple[Counter, Histogram]:
+    return WIX_REQUESTS.labels(method, endpoint, str(status)), WIX_SECONDS.labels(method, endpoint)
+
+
+@functools.cache
+def _deliveries(tenant: str, outcome: str) -> Counter:
+    return DELIVERIES.labels(tenant, outcome)
+
+
 def observe_wix_call(method: str, path: str, status: int, seconds: float) -> None:
     """The :class:`~inboxbridge.wix.client.WixClient` observer: count and time one exchange with Wix."""
-    endpoint = endpoint_of(path)
-    WIX_REQUESTS.labels(method, endpoint, str(status)).inc()
-    WIX_SECONDS.labels(method, endpoint).observe(seconds)
+    requests, duration = _wix_call(method, endpoint_of(path), status)
+    requests.inc()
+    duration.observe(seconds)
 
 
 def observe_delivery(tenant: str, outcome: str) -> None:
     """Count one delivery try's outcome (delivered, already_delivered, retry, dead)."""
-    DELIVERIES.labels(tenant, outcome).inc()
+    _deliveries(tenant, outcome).inc()
     if outcome == "retry":
         RETRIES.labels(tenant).inc()
     elif outcome == "dead":

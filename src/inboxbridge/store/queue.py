@@ -276,6 +276,8 @@ class Finish:
     attempt: AttemptRecord
 
 
+# ``dataclasses.asdict`` deep-copies every value; an attempt's fields are plain values.
+_ATTEMPT_FIELDS = tuple(field.name for field in dataclasses.fields(AttemptRecord))
 _LEASE_HOLDERS = select(events.c.id, events.c.lease_token).where(
     events.c.id.in_(bindparam("ids", expanding=True)), is_status(events, "in_flight")
 )
@@ -310,7 +312,7 @@ async def finish_leased(conn: AsyncConnection, finishes: Sequence[Finish]) -> li
         updates[columns].append(
             {"event_id": finish.event_id, **{f"new_{name}": finish.values[name] for name in columns}}
         )
-        tries.append({"event_id": finish.event_id, **dataclasses.asdict(finish.attempt)})
+        tries.append({"event_id": finish.event_id, **{name: getattr(finish.attempt, name) for name in _ATTEMPT_FIELDS}})
         outcomes.append(None)
     for columns, parameters in updates.items():
         await conn.execute(_finish_statement(columns), parameters)
