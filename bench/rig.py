@@ -194,6 +194,10 @@ class Sandbox:
         conversations = self.admin("GET", f"/sites/{site}/conversations")["conversations"]
         return [m for c in conversations for m in c["messages"]]
 
+    def message_count(self, site: str) -> int:
+        """How many messages the site holds (cheap: polled while a load runs)."""
+        return int(self.admin("GET", f"/sites/{site}/message-count")["messages"])
+
     def drain_bucket(self, site: str) -> None:
         """Empty the site's rate-limit bucket (it starts with a minute's worth of burst), so a figure measures
         the steady rate from its first second."""

@@ -57,6 +57,16 @@ def test_reset_wipes_data_but_keeps_credentials(wix: httpx2.Client, admin: httpx
     assert wix.post("/contacts/v4/contacts/query", json={"query": {}}).status_code == 200
 
 
+def test_message_count_follows_what_a_site_holds(wix: httpx2.Client, admin: httpx2.Client) -> None:
+    before = admin.get(f"/sites/{DEMO_SITE_ID}/message-count").json()["messages"]
+    conversation = open_conversation(wix, create_contact(wix, "counted@example.com"))
+    for text in ("one", "two"):
+        assert wix.post("/inbox/v2/messages", json=text_message(conversation, text)).status_code == 200
+    assert admin.get(f"/sites/{DEMO_SITE_ID}/message-count").json() == {"messages": before + 2}
+    missing = admin.get("/sites/00000000-0000-4000-8000-000000000000/message-count")
+    assert missing.status_code == 404
+
+
 def test_request_log_records_every_wix_call(wix: httpx2.Client, admin: httpx2.Client) -> None:
     contact_id = create_contact(wix, "log@example.com")
     conversation_id = open_conversation(wix, contact_id)

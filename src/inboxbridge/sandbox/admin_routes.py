@@ -175,6 +175,15 @@ async def site_conversations(request: Request) -> Response:
     return JSONResponse({"conversations": out})
 
 
+async def site_message_count(request: Request) -> Response:
+    """GET /_sandbox/sites/{siteId}/message-count: how many messages the site holds, cheap to poll."""
+    sandbox = _sandbox(request)
+    site_id = request.path_params["site_id"]
+    if sandbox.state.site(site_id) is None:
+        return _error(404, f"unknown site {site_id}")
+    return JSONResponse({"messages": sandbox.state.message_count(site_id)})
+
+
 async def put_faults(request: Request) -> Response:
     """PUT /_sandbox/faults."""
     body = await _body(request)
@@ -343,6 +352,7 @@ def admin_routes() -> list[Route]:
         Route(f"{p}/sites", sites, methods=["GET"]),
         Route(f"{p}/sites/{{site_id}}/contacts", site_contacts, methods=["GET"]),
         Route(f"{p}/sites/{{site_id}}/conversations", site_conversations, methods=["GET"]),
+        Route(f"{p}/sites/{{site_id}}/message-count", site_message_count, methods=["GET"]),
         Route(f"{p}/faults", put_faults, methods=["PUT"]),
         Route(f"{p}/faults", get_faults, methods=["GET"]),
         Route(f"{p}/faults", delete_faults, methods=["DELETE"]),

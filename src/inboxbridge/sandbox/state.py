@@ -279,6 +279,12 @@ class SandboxState:
             ).fetchall()
         return [self._conversation(r) for r in rows]
 
+    def message_count(self, site_id: str) -> int:
+        """How many messages a site's conversations hold (merged ones' included)."""
+        with self._lock:
+            row = self._db.execute("SELECT count(*) AS n FROM messages WHERE site_id = ?", (site_id,)).fetchone()
+        return int(row["n"])
+
     def add_message(self, site_id: str, conversation_id: str, doc: dict[str, Any]) -> dict[str, Any] | None:
         """Append a message, giving it the next sequence; None when the conversation is gone (merged)."""
         with self._tx() as db:
