@@ -237,6 +237,9 @@ def write_service_config(
         f'base_url = "{sandbox_url}"',
         f"requests_per_minute = {s.requests_per_minute}",
         f"burst = {s.burst}",
+        # The generated history is dated 2025: kept, so that no figure measures a prune of it under way.
+        "[retention]",
+        "delivered_days = 36500",
         "[worker]",
         f"concurrency = {s.concurrency}",
         f"poll_interval_seconds = {s.poll_interval}",
