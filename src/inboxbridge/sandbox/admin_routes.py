@@ -148,21 +148,27 @@ async def sites(request: Request) -> Response:
     return JSONResponse({"sites": out})
 
 
-async def site_contacts(request: Request) -> Response:
-    """GET /_sandbox/sites/{siteId}/contacts."""
+def _site_of(request: Request) -> tuple[Sandbox, str, JSONResponse | None]:
+    """The sandbox and the path's site id, with the 404 to answer when the site is unknown."""
     sandbox = _sandbox(request)
     site_id = request.path_params["site_id"]
-    if sandbox.state.site(site_id) is None:
-        return _error(404, f"unknown site {site_id}")
+    unknown = _error(404, f"unknown site {site_id}") if sandbox.state.site(site_id) is None else None
+    return sandbox, site_id, unknown
+
+
+async def site_contacts(request: Request) -> Response:
+    """GET /_sandbox/sites/{siteId}/contacts."""
+    sandbox, site_id, unknown = _site_of(request)
+    if unknown is not None:
+        return unknown
     return JSONResponse({"contacts": sandbox.state.contacts(site_id)})
 
 
 async def site_conversations(request: Request) -> Response:
     """GET /_sandbox/sites/{siteId}/conversations: live conversations with every message, oldest first."""
-    sandbox = _sandbox(request)
-    site_id = request.path_params["site_id"]
-    if sandbox.state.site(site_id) is None:
-        return _error(404, f"unknown site {site_id}")
+    sandbox, site_id, unknown = _site_of(request)
+    if unknown is not None:
+        return unknown
     out = [
         {
             "id": c.id,
@@ -177,10 +183,9 @@ async def site_conversations(request: Request) -> Response:
 
 async def site_message_count(request: Request) -> Response:
     """GET /_sandbox/sites/{siteId}/message-count: how many messages the site holds, cheap to poll."""
-    sandbox = _sandbox(request)
-    site_id = request.path_params["site_id"]
-    if sandbox.state.site(site_id) is None:
-        return _error(404, f"unknown site {site_id}")
+    sandbox, site_id, unknown = _site_of(request)
+    if unknown is not None:
+        return unknown
     return JSONResponse({"messages": sandbox.state.message_count(site_id)})
 
 
