@@ -106,6 +106,9 @@ class Worker:
         # events per claim cost little more than one.
         self._claim_batch = max(1, settings.concurrency // 4)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._renew_every = settings.lease_seconds / 3
+        # Lease renewals under way, for deliveries that outlived a third of their lease.
+        self._renewals: dict[int, asyncio.Task[None]] = {}
         # Events whose Send Message may have left in the current try, with the conversation it went to.
         self._sending: dict[int, str] = {}
         self.delivered = 0
@@ -195,14 +198,18 @@ class Worker:
 
     async def _handle(self, claimed: ClaimedEvent) -> None:
         started = self.store.now()
-        heartbeat = asyncio.create_task(self._keep_lease(claimed))
+        # A timer, not a task: most deliveries end long before a lease needs renewing, and a timer costs less.
+        timer = asyncio.get_running_loop().call_later(self._renew_every, self._start_renewing, claimed)
         try:
             outcome, posted = await self._deliver(claimed)
         except asyncio.CancelledError:
             await self._release(claimed)
             raise
         finally:
-            heartbeat.cancel()
+            timer.cancel()
+            renewing = self._renewals.pop(claimed.event_id, None)
+            if renewing is not None:
+                renewing.cancel()
             sent_to = self._sending.pop(claimed.event_id, None)
         try:
             await self._record(claimed, started, outcome, posted, sent_to)
@@ -212,14 +219,18 @@ class Worker:
             # The lease will expire and the event be tried again; a possible send is reconciled then.
             log.error("could not record a delivery outcome", event_id=claimed.event_id, error=str(exc))
 
+    def _start_renewing(self, claimed: ClaimedEvent) -> None:
+        task = asyncio.create_task(self._keep_lease(claimed), name=f"lease-{claimed.event_id}")
+        self._renewals[claimed.event_id] = task
+
     async def _keep_lease(self, claimed: ClaimedEvent) -> None:
-        interval = self.settings.lease_seconds / 3
+        """Renew the lease now, then every third of it, until cancelled."""
         while True:
-            await asyncio.sleep(interval)
             try:
                 await self.store.extend_lease(claimed.event_id, claimed.lease_token, self.settings.lease_seconds)
             except (LeaseLost, StoreUnavailable) as exc:
                 log.warning("could not extend a lease", event_id=claimed.event_id, error=str(exc))
+            await asyncio.sleep(self._renew_every)
 
     async def _release(self, claimed: ClaimedEvent) -> None:
         untried = claimed.event_id not in self._sending and claimed.send_state is SendState.NONE

@@ -169,3 +169,24 @@ def test_sigterm_hands_back_a_delivery_cut_short_and_it_lands_once(
     assert [texts(m) for m in box.all_messages()] == ["mid-flight"]
     looked = [r for r in box.requests() if r["method"] == "GET" and r["path"] == "/inbox/v2/messages"]
     assert bool(looked) == send_began
+
+
+def test_a_send_slower_than_the_lease_keeps_its_lease_and_is_sent_once(sandbox: SandboxServer, tmp_path: Path) -> None:
+    box = Inbox(sandbox.url, site_id(0))
+    service = start_service(sandbox, tmp_path, lease_seconds=1.5, timeout=10)
+    slow = {"latencyMs": 4000, "pathPrefix": "/inbox/v2/messages"}
+    assert httpx2.put(f"{sandbox.url}/_sandbox/faults", json=slow).status_code == 200
+    try:
+        service.post("shop", "chat", chat("slow-1", "slow@example.com", "worth the wait", at=stamp(0)))
+        wait_until(lambda: len(box.all_messages()) == 1, what="the slow send to land", timeout=30)
+        # Twice the lease and more: had the lease not been renewed, the event would have been claimed and sent again.
+        time.sleep(2)
+    finally:
+        assert httpx2.delete(f"{sandbox.url}/_sandbox/faults").status_code == 200
+        service.stop()
+    assert [texts(m) for m in box.all_messages()] == ["worth the wait"]
+    calls = [(r["method"], r["path"]) for r in box.requests() if r["path"] == "/inbox/v2/messages"]
+    # One send, and no second try that had to look for it (a lost lease would have meant one).
+    assert calls == [("POST", "/inbox/v2/messages")]
+    with sqlite3.connect(tmp_path / "ib.db") as db:
+        assert db.execute("SELECT outcome FROM attempts").fetchall() == [("delivered",)]
