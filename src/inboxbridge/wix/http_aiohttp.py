@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import ssl
 import urllib.request
@@ -74,7 +75,7 @@ class AiohttpBackend:
         session = self._session or self._open()
         # Encoded as httpx2 did (stdlib urlencode), and handed over as is: yarl need not parse it again.
         query = f"?{urlencode(params)}" if params else ""
-        url = URL(f"{self._base_url}{quote(path, safe=_PATH_SAFE)}{query}", encoded=True)
+        url = URL(f"{self._base_url}{_quoted(path)}{query}", encoded=True)
         if json_body is not None:
             headers = {**headers, "Content-Type": "application/json"}
         try:
@@ -119,6 +120,12 @@ class AiohttpBackend:
             trust_env=False,
         )
         return self._session
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(path: str) -> str:
+    # Most requests go to a handful of paths (Send Message's above all): quoting each anew cost more than the cache.
+    return quote(path, safe=_PATH_SAFE)
 
 
 def _client_timeout(timeout: httpx2.Timeout) -> aiohttp.ClientTimeout:
