@@ -18,6 +18,7 @@ from inboxbridge.pipeline.layered_cache import LayeredIdCache
 from inboxbridge.retention import Retention
 from inboxbridge.sandbox import DEMO_API_KEY, DEMO_SITE_ID, SandboxConfig, SandboxServer, default_config
 from inboxbridge.store import Store
+from inboxbridge.store.changes import ChangeWatch
 from inboxbridge.store.dialect import is_postgres
 from inboxbridge.store.ratelimit import SharedRateLimiter
 from inboxbridge.tenants import TenantDirectory
@@ -32,9 +33,19 @@ log = structlog.get_logger("inboxbridge.service")
 class Service:
     """Everything one inboxbridge process runs. ``start`` opens and starts it, ``stop`` drains and closes."""
 
-    def __init__(self, settings: Settings, *, run_worker: bool = True, sandbox_database: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        run_worker: bool = True,
+        serves_http: bool = True,
+        sandbox_database: str | None = None,
+    ) -> None:
         self.settings = settings
         self.run_worker = run_worker
+        # A worker-only process is woken by nothing it stores itself: it watches the store for other processes'.
+        self._watch_store = run_worker and not serves_http
+        self._changes: ChangeWatch | None = None
         self._sandbox_database = sandbox_database
         self.sandbox: SandboxServer | None = None
         self._store: Store | None = None
@@ -99,8 +110,15 @@ class Service:
             # Metered outside the memory front: the hit rate is the pipeline's, whichever layer answered.
             memory = LayeredIdCache(self._store)
             self._store.on_conversations_dropped(memory.forget_conversations)
+            if self._watch_store:
+                self._changes = self._store.watch_changes()
             self.worker = Worker(
-                self._store, self._tenants, Pipeline(MeteredIdCache(memory)), settings.worker, memory=memory
+                self._store,
+                self._tenants,
+                Pipeline(MeteredIdCache(memory)),
+                settings.worker,
+                memory=memory,
+                changes=self._changes,
             )
             self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="worker")
             retention = Retention(self._store, settings.retention)
@@ -128,6 +146,9 @@ class Service:
         if self._retention_task is not None:
             await self._retention_task
             self._retention_task = None
+        if self._changes is not None:
+            self._changes.close()
+            self._changes = None
         if self._wix is not None:
             await self._wix.aclose()
         if self._store is not None:

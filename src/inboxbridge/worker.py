@@ -24,12 +24,16 @@ from inboxbridge.metrics import observe_delivery
 from inboxbridge.pipeline import DeliveryFailed, NoContactError, Pipeline, Posted
 from inboxbridge.pipeline.layered_cache import LayeredIdCache
 from inboxbridge.store import AttemptRecord, ClaimedEvent, LeaseLost, SendState, Store, StoreUnavailable
+from inboxbridge.store.changes import ChangeWatch
 from inboxbridge.tenants import TenantDirectory
 from inboxbridge.wix import WixError, WixPermanentError, WixRetryableError
 
 __all__ = ["RetrySchedule", "Worker"]
 
 log = structlog.get_logger("inboxbridge.worker")
+
+# How often an idle worker with a change watch looks at the store's change counter (a read of shared memory).
+_CHANGE_LOOK_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,9 @@ class Worker:
     """Claims and delivers events until stopped. One per process is enough; it runs ``concurrency`` at once.
 
     ``memory``, the in-process front of the pipeline's id caches, is filled with the cached ids of a claim's
-    customers in one read of the store, instead of one read per event.
+    customers in one read of the store, instead of one read per event. ``changes``, for a worker that no ingest
+    of its own process wakes, tells it when another process stored something, so it claims at once instead of
+    at the next poll.
     """
 
     def __init__(
@@ -92,9 +98,11 @@ class Worker:
         worker_id: str | None = None,
         rng: random.Random | None = None,
         memory: LayeredIdCache | None = None,
+        changes: ChangeWatch | None = None,
     ) -> None:
         self.store = store
         self._memory = memory
+        self._changes = changes
         self.tenants = tenants
         self.pipeline = pipeline
         self.settings = settings
@@ -130,6 +138,8 @@ class Worker:
                     # Cleared before the claim looks, not after: an ingest committed while the claim runs may have
                     # missed it, and its wake-up must not be lost until the next poll.
                     self._wake.clear()
+                    if self._changes is not None:
+                        self._changes.changed()
                     try:
                         claimed = await self.store.claim(self.worker_id, free, self.settings.lease_seconds)
                         store_down_since = None
@@ -178,6 +188,8 @@ class Worker:
             waiters.add(asyncio.ensure_future(asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)))
         elif wakeable:
             waiters.add(asyncio.ensure_future(self._wake.wait()))
+            if self._changes is not None:
+                waiters.add(asyncio.ensure_future(self._until_changed(self._changes)))
         try:
             await asyncio.wait(
                 waiters, timeout=self.settings.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED
@@ -185,6 +197,12 @@ class Worker:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+    @staticmethod
+    async def _until_changed(changes: ChangeWatch) -> None:
+        # Another process's commits: no event of this one can tell, so the counter is read now and then.
+        while not changes.changed():  # noqa: ASYNC110
+            await asyncio.sleep(_CHANGE_LOOK_SECONDS)
 
     async def _drain(self) -> None:
         if not self._tasks:

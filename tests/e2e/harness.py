@@ -128,9 +128,10 @@ def stamp(i: int) -> str:
 
 
 class ServiceProcess:
-    """``inboxbridge serve`` as a child process."""
+    """``inboxbridge serve`` (or ``command``: ``serve --no-worker``...) as a child process."""
 
-    def __init__(self, config: Path, port: int, log: Path) -> None:
+    def __init__(self, config: Path, port: int, log: Path, *, command: tuple[str, ...] = ("serve",)) -> None:
+        self.command = command
         self.config = config
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
@@ -140,7 +141,7 @@ class ServiceProcess:
         env = {**os.environ, "INBOXBRIDGE_CONFIG": str(self.config)}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "inboxbridge", "serve", "--log-level", "warning"],
+                [sys.executable, "-m", "inboxbridge", *self.command, "--log-level", "warning"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,

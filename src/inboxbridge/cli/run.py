@@ -50,7 +50,7 @@ def worker_command(config: ConfigOption = None, log_level: LogLevel = "info") ->
     configure_logging(log_level)
     settings = load(config)
     # The same event loop as `serve` (uvicorn picks uvloop): the worker's loop runs a callback per store round trip.
-    uvloop.run(_run_worker(Service(settings, sandbox_database=sandbox_db(settings))))
+    uvloop.run(_run_worker(Service(settings, serves_http=False, sandbox_database=sandbox_db(settings))))
 
 
 async def _run_worker(service: Service) -> None:

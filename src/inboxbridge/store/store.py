@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from inboxbridge.events import InboundEvent
 from inboxbridge.store import admin, caches, heads, queries, queue, ratelimit
 from inboxbridge.store import quarantine as kept
-from inboxbridge.store.dialect import Engines, create_engines, lock_keys_of_events, parse_url, upsert
+from inboxbridge.store.changes import ChangeWatch
+from inboxbridge.store.dialect import (
+    Engines,
+    SqliteTarget,
+    create_engines,
+    lock_keys_of_events,
+    parse_url,
+    upsert,
+)
 from inboxbridge.store.errors import LeaseLost, is_outage, unavailable_on_failure
 from inboxbridge.store.group import GroupCommit
 from inboxbridge.store.migrate import upgrade, verify
@@ -137,6 +145,14 @@ class Store:
             with unavailable_on_failure(f"{what} on the {self._description}"):
                 async with self._engines.write.begin() as conn:
                     yield conn
+
+    def watch_changes(self) -> ChangeWatch | None:
+        """A :class:`~inboxbridge.store.changes.ChangeWatch` on a SQLite store's file (close it when done); None on
+        PostgreSQL."""
+        target = self._engines.target
+        if isinstance(target, SqliteTarget):
+            return ChangeWatch(target.path)
+        return None
 
     async def ping(self) -> None:
         """Check that the database answers; raises StoreUnavailable if not."""

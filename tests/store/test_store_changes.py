@@ -1,0 +1,28 @@
+"""A SQLite store's change watch: how a worker process learns that another process stored events."""
+
+from __future__ import annotations
+
+from conftest import make_event
+
+from inboxbridge.store import Store
+
+
+async def test_a_watch_sees_every_commit_and_nothing_else(store: Store) -> None:
+    watch = store.watch_changes()
+    if store.backend == "postgresql":
+        # No change counter there: workers poll.
+        assert watch is None
+        return
+    assert watch is not None
+    try:
+        assert not watch.changed()
+        await store.ingest([make_event(external_id="1")])
+        assert watch.changed()
+        assert not watch.changed()
+        await store.counts()
+        await store.claim("w1", 10, 60)
+        assert watch.changed()
+        assert await store.claim("w1", 10, 60) == []
+        assert not watch.changed()
+    finally:
+        watch.close()
