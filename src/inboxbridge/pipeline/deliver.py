@@ -66,8 +66,8 @@ class Pipeline:
     ) -> list[Posted]:
         """Post ``event`` into the conversation of each contact the policy picks; one message per contact.
 
-        ``before_send(conversation_id)`` is awaited before every Send Message (the service records there that a
-        send may be under way). ``unsure_since``: an earlier attempt may have posted the message from that time
+        ``before_send(conversation_id)`` is awaited before every Send Message (the worker notes there that a send
+        began, and where). ``unsure_since``: an earlier attempt may have posted the message from that time
         on, so each conversation is checked first. Raises :class:`DeliveryFailed`.
         """
         message = render(event, delivery)
