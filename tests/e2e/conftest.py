@@ -28,6 +28,15 @@ def sandbox() -> Iterator[SandboxServer]:
     server.stop()
 
 
+@pytest.fixture
+def shop_sandbox() -> Iterator[SandboxServer]:
+    """A sandbox of the test's own with one site (the ``shop`` tenant's): for tests that set faults, stop
+    processes or count the calls they make."""
+    server = start_sandbox(["shop"])
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def service(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     work = tmp_path_factory.mktemp("service")

@@ -7,7 +7,6 @@ import asyncio
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +16,7 @@ import pytest
 from inboxbridge.sandbox import SandboxServer
 
 from .cluster import postgres_schema, start_nodes, stop_all
-from .harness import Inbox, ServiceProcess, chat, sign, site_id, stamp, start_sandbox, texts, wait_until
+from .harness import Inbox, ServiceProcess, chat, sign, site_id, stamp, texts, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -25,13 +24,6 @@ CUSTOMERS = 100
 PER_CUSTOMER = 30
 # Wix calls a second for the site, shared by the three nodes: slow enough that the kill lands mid-stream.
 RATE_PER_MINUTE = 12_000
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = start_sandbox(["shop"])
-    yield server
-    server.stop()
 
 
 async def post_round_robin(nodes: list[ServiceProcess], bodies: list[bytes]) -> list[int]:
@@ -67,17 +59,17 @@ async def delivered(url: str) -> int:
         await connection.close()
 
 
-def test_three_nodes_one_killed_deliver_everything_once_in_order(sandbox: SandboxServer, tmp_path: Path) -> None:
+def test_three_nodes_one_killed_deliver_everything_once_in_order(shop_sandbox: SandboxServer, tmp_path: Path) -> None:
     emails = [f"multi{c}@example.com" for c in range(CUSTOMERS)]
     bodies = [
         chat(f"e{c}-{i}", emails[c], f"c{c} m{i}", at=stamp(i)) for i in range(PER_CUSTOMER) for c in range(CUSTOMERS)
     ]
     total = len(bodies)
-    box = Inbox(sandbox.url, site_id(0))
+    box = Inbox(shop_sandbox.url, site_id(0))
     with postgres_schema() as url:
         nodes = start_nodes(
             3,
-            sandbox.url,
+            shop_sandbox.url,
             {"shop": {}},
             url,
             tmp_path,
@@ -119,5 +111,5 @@ def test_three_nodes_one_killed_deliver_everything_once_in_order(sandbox: Sandbo
     assert len(messages) == total, "duplicates or losses"
     for c in range(CUSTOMERS):
         assert by_customer[f"c{c}"] == [f"c{c} m{i}" for i in range(PER_CUSTOMER)], f"customer {c} out of order"
-    overlaps = httpx2.get(f"{sandbox.url}/_sandbox/overlaps").json()["overlaps"]
+    overlaps = httpx2.get(f"{shop_sandbox.url}/_sandbox/overlaps").json()["overlaps"]
     assert overlaps == [], "two sends into one conversation were in flight at once"

@@ -1,10 +1,9 @@
-"""Three nodes on one PostgreSQL share each Wix site's rate limit: measured at the sandbox, their calls together
+"""Three nodes on one PostgreSQL share each Wix site's rate limit: measured at the shop_sandbox, their calls together
 stay within the bucket they are configured with."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from inboxbridge.sandbox import SandboxServer
 
 from .cluster import postgres_schema, start_nodes, stop_all
-from .harness import Inbox, chat, site_id, stamp, start_sandbox, wait_until
+from .harness import Inbox, chat, site_id, stamp, wait_until
 from .test_multinode import post_round_robin
 
 pytestmark = pytest.mark.slow
@@ -20,24 +19,17 @@ pytestmark = pytest.mark.slow
 RATE_PER_MINUTE = 1200
 BURST = 5
 EVENTS = 180
-# Requests may reach the sandbox closer together than their tokens were granted (a busy machine delays one
+# Requests may reach the shop_sandbox closer together than their tokens were granted (a busy machine delays one
 # process's sends and not another's): up to a burst's worth is jitter, more would be a leak in the limiter.
 JITTER_REQUESTS = BURST
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = start_sandbox(["shop"])
-    yield server
-    server.stop()
-
-
-def test_nodes_together_stay_within_the_sites_rate(sandbox: SandboxServer, tmp_path: Path) -> None:
-    box = Inbox(sandbox.url, site_id(0))
+def test_nodes_together_stay_within_the_sites_rate(shop_sandbox: SandboxServer, tmp_path: Path) -> None:
+    box = Inbox(shop_sandbox.url, site_id(0))
     bodies = [chat(f"r{i}", f"rate{i % 18}@example.com", f"m{i}", at=stamp(i)) for i in range(EVENTS)]
     with postgres_schema() as url:
         nodes = start_nodes(
-            3, sandbox.url, {"shop": {}}, url, tmp_path, requests_per_minute=RATE_PER_MINUTE, burst=BURST
+            3, shop_sandbox.url, {"shop": {}}, url, tmp_path, requests_per_minute=RATE_PER_MINUTE, burst=BURST
         )
         try:
             assert set(asyncio.run(post_round_robin(nodes, bodies))) == {202}

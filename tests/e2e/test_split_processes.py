@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from .harness import (
     free_port,
     site_id,
     stamp,
-    start_sandbox,
     texts,
     wait_until,
     write_config,
@@ -29,19 +27,12 @@ from .harness import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    server = start_sandbox(["shop"])
-    yield server
-    server.stop()
-
-
 def test_a_worker_process_delivers_what_another_process_stored_without_waiting_for_its_poll(
-    sandbox: SandboxServer, tmp_path: Path
+    shop_sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     port = free_port()
     config = write_config(
-        tmp_path / "inboxbridge.toml", sandbox.url, {"shop": {}}, port=port, database=tmp_path / "ib.db"
+        tmp_path / "inboxbridge.toml", shop_sandbox.url, {"shop": {}}, port=port, database=tmp_path / "ib.db"
     )
     # A poll far longer than the waits below: only the worker's watch on the store can explain each delivery.
     config.write_text(config.read_text().replace("poll_interval_seconds = 0.05", "poll_interval_seconds = 600"))
@@ -55,7 +46,7 @@ def test_a_worker_process_delivers_what_another_process_stored_without_waiting_f
             env={**os.environ, "INBOXBRIDGE_CONFIG": str(config)},
             cwd=tmp_path,
         )
-    box = Inbox(sandbox.url, site_id(0))
+    box = Inbox(shop_sandbox.url, site_id(0))
     try:
         wait_until(lambda: b"worker started" in log.read_bytes(), what="the worker to start")
         for n in range(3):
