@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import make_event
 
 from inboxbridge.store import Store
@@ -26,3 +28,15 @@ async def test_a_watch_sees_every_commit_and_nothing_else(store: Store) -> None:
         assert not watch.changed()
     finally:
         watch.close()
+
+
+async def test_a_watch_that_cannot_read_the_counter_sends_the_worker_to_the_store(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite:///{tmp_path / 'inboxbridge.db'}")
+    try:
+        watch = store.watch_changes()
+        assert watch is not None
+        watch.close()
+        # Unreadable (here: closed) is reported as a change: the worker then claims, and the store answers.
+        assert watch.changed()
+    finally:
+        await store.close()

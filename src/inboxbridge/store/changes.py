@@ -19,15 +19,20 @@ class ChangeWatch:
     """Tells whether the SQLite database at ``path`` changed since the last look."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        # Read on the event loop: never wait for a lock (the default would wait 5 s), answer "changed" instead.
+        self._db = sqlite3.connect(str(path), timeout=0, isolation_level=None, check_same_thread=False)
         self._version = self._read()
 
     def _read(self) -> int:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def changed(self) -> bool:
-        """Whether another connection committed since the last call (or since the watch began)."""
-        version = self._read()
+        """Whether another connection committed since the last call (or since the watch began); also True when
+        the counter cannot be read at this instant, so the caller looks at the store itself, which can tell."""
+        try:
+            version = self._read()
+        except sqlite3.Error:
+            return True
         if version == self._version:
             return False
         self._version = version
