@@ -24,6 +24,7 @@ __all__ = [
     "WIX_SECONDS",
     "endpoint_of",
     "observe_delivery",
+    "observe_webhook",
     "observe_wix_call",
     "webhook_outcome",
 ]
@@ -94,7 +95,7 @@ def endpoint_of(path: str) -> str:
 
 
 # Metric children looked up once per label set (``labels()`` costs more than the increment); every label set
-# here is bounded: methods and endpoints of Wix's API, statuses, configured or installed tenants.
+# here is bounded: methods and endpoints of Wix's API, statuses, configured or installed tenants and sources.
 @functools.cache
 def _wix_call(method: str, endpoint: str, status: int) -> tuple[Counter, Histogram]:
     return WIX_REQUESTS.labels(method, endpoint, str(status)), WIX_SECONDS.labels(method, endpoint)
@@ -103,6 +104,22 @@ def _wix_call(method: str, endpoint: str, status: int) -> tuple[Counter, Histogr
 @functools.cache
 def _deliveries(tenant: str, outcome: str) -> Counter:
     return DELIVERIES.labels(tenant, outcome)
+
+
+@functools.cache
+def _webhooks(tenant: str, source: str, outcome: str) -> Counter:
+    return WEBHOOKS.labels(tenant, source, outcome)
+
+
+@functools.cache
+def _ingest_seconds(tenant: str) -> Histogram:
+    return INGEST_SECONDS.labels(tenant)
+
+
+def observe_webhook(tenant: str, source: str, outcome: str, seconds: float) -> None:
+    """Count one webhook's outcome and time its answer; ``tenant`` and ``source`` empty when not configured."""
+    _webhooks(tenant, source, outcome).inc()
+    _ingest_seconds(tenant).observe(seconds)
 
 
 def observe_wix_call(method: str, path: str, status: int, seconds: float) -> None:

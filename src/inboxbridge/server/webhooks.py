@@ -12,7 +12,6 @@ requests the app does not hand over (under a root path) with the same answers.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -21,13 +20,12 @@ from typing import Any
 import orjson
 import structlog
 from fastapi import APIRouter, Request
-from prometheus_client import Counter, Histogram
 from starlette.datastructures import URL, QueryParams
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import compile_path
 from starlette.types import Receive, Scope, Send
 
-from inboxbridge.metrics import INGEST_SECONDS, WEBHOOKS, webhook_outcome
+from inboxbridge.metrics import observe_webhook, webhook_outcome
 from inboxbridge.server.body import BodyTooLarge, receive_body
 from inboxbridge.service import Service
 from inboxbridge.sources import SourceError, WebhookRequest
@@ -108,21 +106,8 @@ async def _answer(service: Service, tenant: str, source: str, scope: Scope, rece
     known = service.tenants.get(tenant)
     tenant_label = tenant if known is not None else ""
     source_label = source if known is not None and source in known.sources else ""
-    outcome = webhook_outcome(status, ignored=bool(answer.get("ignored")))
-    _received(tenant_label, source_label, outcome).inc()
-    _ingest_seconds(tenant_label).observe(seconds)
+    observe_webhook(tenant_label, source_label, webhook_outcome(status, ignored=bool(answer.get("ignored"))), seconds)
     return status, body
-
-
-# One metric child per label set, looked up once: the label values are bounded (configured names only).
-@functools.cache
-def _received(tenant: str, source: str, outcome: str) -> Counter:
-    return WEBHOOKS.labels(tenant, source, outcome)
-
-
-@functools.cache
-def _ingest_seconds(tenant: str) -> Histogram:
-    return INGEST_SECONDS.labels(tenant)
 
 
 def _error(status: int, reason: str, **extra: object) -> Answer:
