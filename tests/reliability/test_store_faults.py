@@ -60,6 +60,11 @@ def small_disk(folder: Path) -> Iterator[Path]:
 def fill(disk: Path) -> Path:
     """A file taking every free byte of ``disk``."""
     filler = disk / "filler"
+    free = os.statvfs(disk)
+    # Once seen in a full run: the disk already full before the filler; say what took the space.
+    assert free.f_bavail > 0, "the disk filled up before the filler: " + ", ".join(
+        f"{entry.name} {entry.stat().st_size} bytes" for entry in disk.iterdir()
+    )
     with filler.open("wb") as out:
         try:
             while True:
