@@ -46,7 +46,7 @@ CALL_MAPPING = {
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(f"sqlite:///{tmp_path / 'ib.db'}")
-    await opened.upsert_tenant("acme")
+    await opened.ledger.upsert_tenant("acme")
     yield opened
     await opened.close()
 
@@ -61,7 +61,7 @@ def mapping(**settings: Any) -> ImportMapping:
 
 
 async def stored(store: Store, source: str = "import") -> list[InboundEvent]:
-    rows = await store.list_events(tenant="acme", source=source, limit=1000)
+    rows = await store.ledger.list_events(tenant="acme", source=source, limit=1000)
     return sorted((row.event for row in rows), key=lambda e: e.occurred_at)
 
 

@@ -23,14 +23,14 @@ async def test_a_stopped_tenant_stays_stopped_after_a_restart(tmp_path: Path) ->
         )
         first = Service(settings, run_worker=False)
         await first.start()
-        await first.store.set_tenant_status("acme", TenantStatus.STOPPED)
+        await first.store.queue.stop_tenant("acme")
         await first.stop()
 
         second = Service(settings, run_worker=False)
         await second.start()
         try:
-            acme = await second.store.get_tenant("acme")
-            beta = await second.store.get_tenant("beta")
+            acme = await second.store.ledger.get_tenant("acme")
+            beta = await second.store.ledger.get_tenant("beta")
         finally:
             await second.stop()
     assert acme is not None and acme.status is TenantStatus.STOPPED

@@ -21,8 +21,8 @@ async def replay(store: Store, ids: Sequence[int], *, every: bool, tenant: str |
     returns how many. Raises ValueError when neither is given."""
     _check(ids, every, "replay")
     if ids:
-        return await store.replay(list(ids))
-    return await store.replay_dead(tenant or None, source or None)
+        return await store.queue.replay(list(ids))
+    return await store.queue.replay_dead(tenant or None, source or None)
 
 
 async def drop(store: Store, ids: Sequence[int], *, every: bool, tenant: str | None, source: str | None) -> int:
@@ -30,13 +30,13 @@ async def drop(store: Store, ids: Sequence[int], *, every: bool, tenant: str | N
     many. Raises ValueError when neither is given."""
     _check(ids, every, "drop")
     if ids:
-        return await store.drop_dead(list(ids))
+        return await store.ledger.drop_dead(list(ids))
     dropped = 0
     while True:
-        page = await store.list_events(
+        page = await store.ledger.list_events(
             tenant=tenant or None, source=source or None, status=EventStatus.DEAD, limit=PAGE
         )
-        gone = await store.drop_dead([row.id for row in page]) if page else 0
+        gone = await store.ledger.drop_dead([row.id for row in page]) if page else 0
         dropped += gone
         # Fewer dropped than listed: the rest were replayed meanwhile; stop rather than loop on them.
         if len(page) < PAGE or gone < len(page):

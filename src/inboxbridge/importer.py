@@ -62,6 +62,9 @@ class ImportReport:
     records: int = 0
     """Records read in this run (after any skipped thanks to the checkpoint)."""
     stored: int = 0
+    parked: int = 0
+    """Of the rows stored, those set aside because the tenant is stopped (its Wix app was removed from the site):
+    they are delivered once the app is installed again."""
     duplicates: int = 0
     """Rows whose event was already stored (an earlier run, or a repeated row)."""
     ignored: int = 0
@@ -188,12 +191,13 @@ class _Run:
     async def commit(self, records_done: int) -> None:
         """Store the batch in hand, then record the rejects and the checkpoint that go with it."""
         if self.batch:
-            results = await self.store.ingest(self.batch)
+            results = await self.store.queue.ingest(self.batch)
             for result in results:
                 if result.duplicate:
                     self.report.duplicates += 1
                 else:
                     self.report.stored += 1
+                    self.report.parked += result.parked
                 self.report.event_ids.append(result.event_id)
         if self.rejects is not None:
             for record, reason in self.batch_rejects:

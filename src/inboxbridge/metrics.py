@@ -23,6 +23,7 @@ __all__ = [
     "WIX_REQUESTS",
     "WIX_SECONDS",
     "endpoint_of",
+    "observe_cache_lookup",
     "observe_delivery",
     "observe_webhook",
     "observe_wix_call",
@@ -67,6 +68,12 @@ CACHE_LOOKUPS = Counter(
     "Contact and conversation id cache lookups by cache (contacts, conversations) and result (hit, miss).",
     ["cache", "result"],
 )
+# Looked up once: ``labels()`` on every lookup cost more than the lookup itself.
+_CACHE_COUNTS = {
+    (cache, found): CACHE_LOOKUPS.labels(cache, "hit" if found else "miss")
+    for cache in ("contacts", "conversations")
+    for found in (True, False)
+}
 
 _WEBHOOK_OUTCOMES = {
     202: "accepted",
@@ -136,3 +143,8 @@ def observe_delivery(tenant: str, outcome: str) -> None:
         RETRIES.labels(tenant).inc()
     elif outcome == "dead":
         DEAD_LETTERS.labels(tenant).inc()
+
+
+def observe_cache_lookup(cache: str, found: bool) -> None:
+    """Count one id cache lookup (``contacts`` or ``conversations``) as a hit or a miss."""
+    _CACHE_COUNTS[cache, found].inc()

@@ -15,7 +15,7 @@ from datetime import timedelta
 import structlog
 
 from inboxbridge.config import RetentionSettings
-from inboxbridge.store import Store, StoreUnavailable
+from inboxbridge.store import Ledger, StoreUnavailable
 
 __all__ = ["Retention"]
 
@@ -23,16 +23,16 @@ log = structlog.get_logger("inboxbridge.retention")
 
 
 class Retention:
-    """Prunes the store on a schedule until stopped."""
+    """Prunes the ledger on a schedule until stopped."""
 
-    def __init__(self, store: Store, settings: RetentionSettings) -> None:
-        self.store = store
+    def __init__(self, ledger: Ledger, settings: RetentionSettings) -> None:
+        self.ledger = ledger
         self.settings = settings
         self.runs = 0
 
     async def prune_once(self) -> dict[str, int]:
         """One pass: every delivered event older than the retention age, with its attempts, and expired caches."""
-        removed = await self.store.prune(
+        removed = await self.ledger.prune(
             timedelta(days=self.settings.delivered_days), batch_size=self.settings.batch_size
         )
         self.runs += 1

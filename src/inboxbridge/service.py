@@ -11,16 +11,13 @@ from pathlib import Path
 import structlog
 
 from inboxbridge.config import Settings
-from inboxbridge.metered_cache import MeteredIdCache
-from inboxbridge.metrics import observe_wix_call
-from inboxbridge.pipeline import Pipeline
-from inboxbridge.pipeline.layered_cache import LayeredIdCache
+from inboxbridge.metrics import observe_cache_lookup, observe_wix_call
+from inboxbridge.pipeline import LayeredIdCache, Pipeline
 from inboxbridge.retention import Retention
 from inboxbridge.sandbox import DEMO_API_KEY, DEMO_SITE_ID, SandboxConfig, SandboxServer, default_config
 from inboxbridge.store import Store
 from inboxbridge.store.changes import ChangeWatch
 from inboxbridge.store.dialect import is_postgres
-from inboxbridge.store.ratelimit import SharedRateLimiter
 from inboxbridge.tenants import TenantDirectory
 from inboxbridge.wix import ApiKeyAuth, Auth, RateLimiter, WixClient
 from inboxbridge.worker import Worker
@@ -49,6 +46,7 @@ class Service:
         self._sandbox_database = sandbox_database
         self.sandbox: SandboxServer | None = None
         self._store: Store | None = None
+        self._ids: LayeredIdCache | None = None
         self._wix: WixClient | None = None
         self._tenants: TenantDirectory | None = None
         self.worker: Worker | None = None
@@ -62,6 +60,14 @@ class Service:
         if self._store is None:
             raise RuntimeError("the service is not started")
         return self._store
+
+    @property
+    def ids(self) -> LayeredIdCache:
+        """The id cache of this process: memory in front of the store's (after ``start``). Drops go through it, so
+        this process's memory forgets what the store forgets."""
+        if self._ids is None:
+            raise RuntimeError("the service is not started")
+        return self._ids
 
     @property
     def tenants(self) -> TenantDirectory:
@@ -87,15 +93,15 @@ class Service:
             default_auth = ApiKeyAuth(api_key=DEMO_API_KEY, site_id=DEMO_SITE_ID)
             log.info("using the built-in Wix sandbox", url=base_url)
         shared = is_postgres(settings.database_url)
-        self._store = await Store.open(settings.database_url, migrate=not shared)
+        self._store = store = await Store.open(settings.database_url, migrate=not shared)
         for name in settings.tenants:
             # A tenant stopped by App Removed stays stopped across restarts until the app is installed again.
-            if await self._store.get_tenant(name) is None:
-                await self._store.upsert_tenant(name)
+            if await store.ledger.get_tenant(name) is None:
+                await store.ledger.upsert_tenant(name)
         rate = settings.wix.requests_per_minute / 60
         limiter: RateLimiter | None = None
         if shared:
-            limiter = SharedRateLimiter(self._store, rate, settings.wix.burst)
+            limiter = store.rate_limiter(rate, settings.wix.burst)
         self._wix = WixClient(
             base_url,
             timeout=settings.wix.timeout_seconds,
@@ -105,23 +111,21 @@ class Service:
             on_response=observe_wix_call,
         )
         self._tenants = TenantDirectory.build(settings, self._wix, default_auth=default_auth)
-        await self._tenants.load_installed(self._store)
+        await self._tenants.load_installed(store.ledger)
+        self._ids = LayeredIdCache(store.ids, observe=observe_cache_lookup)
         if self.run_worker:
-            # Metered outside the memory front: the hit rate is the pipeline's, whichever layer answered.
-            memory = LayeredIdCache(self._store)
-            self._store.on_conversations_dropped(memory.forget_conversations)
             if self._watch_store:
-                self._changes = self._store.watch_changes()
+                self._changes = store.watch_changes()
             self.worker = Worker(
-                self._store,
+                store.queue,
                 self._tenants,
-                Pipeline(MeteredIdCache(memory)),
+                Pipeline(self._ids),
                 settings.worker,
-                memory=memory,
+                ids=self._ids,
                 changes=self._changes,
             )
             self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="worker")
-            retention = Retention(self._store, settings.retention)
+            retention = Retention(store.ledger, settings.retention)
             self._retention_task = asyncio.create_task(retention.run(self._stop), name="retention")
         log.info("service started", tenants=self._tenants.names(), worker=self.run_worker)
 

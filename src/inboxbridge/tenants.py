@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import structlog
 
 from inboxbridge.config import DeliverySettings, PolicySettings, Settings, SourceSettings, WixAuthSettings
-from inboxbridge.sources import Source, build_source
-from inboxbridge.store import Store, TenantStatus
+from inboxbridge.providers import Source, build_source
+from inboxbridge.store import Ledger
 from inboxbridge.wix import ApiKeyAuth, AppInstanceAuth, Auth, WixClient, WixSite
 
 __all__ = ["Tenant", "TenantDirectory", "auth_from_settings", "installed_tenant_name"]
@@ -78,8 +78,7 @@ class TenantDirectory:
         self._tenants = tenants
         self._settings = settings
         self._client = client
-        self._store: Store | None = None
-        self._stopped: set[str] = set()
+        self._ledger: Ledger | None = None
 
     @classmethod
     def build(
@@ -110,17 +109,6 @@ class TenantDirectory:
         """The tenants acting as the Wix app instance ``instance_id``."""
         return [t for t in self._tenants.values() if t.instance_id == instance_id]
 
-    def is_stopped(self, name: str) -> bool:
-        """Whether the tenant's app was removed (its events are kept, parked, not delivered)."""
-        return name in self._stopped
-
-    def set_stopped(self, name: str, stopped: bool) -> None:
-        """Record that the tenant was stopped (app removed) or started again (app installed)."""
-        if stopped:
-            self._stopped.add(name)
-        else:
-            self._stopped.discard(name)
-
     def can_install(self) -> bool:
         """Whether sites may install the app at run time: ``[wix_app]`` with its ``app_secret`` is configured."""
         app = self._settings.wix_app if self._settings is not None else None
@@ -141,14 +129,12 @@ class TenantDirectory:
         self._tenants[name] = tenant
         return tenant
 
-    async def load_installed(self, store: Store) -> list[str]:
-        """Add the tenants the store knows as app installs, and remember ``store`` to find later ones; returns
-        the names added."""
-        self._store = store
+    async def load_installed(self, ledger: Ledger) -> list[str]:
+        """Add the tenants the store's ledger knows as app installs, and remember ``ledger`` to find later ones;
+        returns the names added."""
+        self._ledger = ledger
         added: list[str] = []
-        for row in await store.list_tenants():
-            if row.status is TenantStatus.STOPPED:
-                self._stopped.add(row.id)
+        for row in await ledger.list_tenants():
             if row.id in self._tenants or row.instance_id is None:
                 continue
             if not self.can_install():
@@ -162,10 +148,9 @@ class TenantDirectory:
         """The tenant called ``name``, looking in the store for a site that installed the app through another
         process when this one does not know it yet."""
         known = self._tenants.get(name)
-        if known is not None or self._store is None or not self.can_install() or installed_tenant_name(name) is None:
+        if known is not None or self._ledger is None or not self.can_install() or installed_tenant_name(name) is None:
             return known
-        row = await self._store.get_tenant(name)
+        row = await self._ledger.get_tenant(name)
         if row is None or row.instance_id is None:
             return None
-        self.set_stopped(name, row.status is TenantStatus.STOPPED)
         return self.install(name, row.instance_id)

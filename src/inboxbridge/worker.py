@@ -1,6 +1,6 @@
-"""The delivery loop: claims events from the store, runs the Wix flow for each, records the outcome.
+"""The delivery loop: claims events from the delivery queue, runs the Wix flow for each, records the outcome.
 
-Many customers are served at once (``concurrency``), one event at a time per customer, oldest first: the store's
+Many customers are served at once (``concurrency``), one event at a time per customer, oldest first: the queue's
 claim guarantees it, across processes too. Every step is driven by rows in the store, so a crash anywhere loses
 nothing: an expired lease makes the event claimable again, and a send whose outcome was unknown is reconciled.
 """
@@ -21,9 +21,8 @@ import structlog
 
 from inboxbridge.config import RetrySettings, WorkerSettings
 from inboxbridge.metrics import observe_delivery
-from inboxbridge.pipeline import DeliveryFailed, NoContactError, Pipeline, Posted
-from inboxbridge.pipeline.layered_cache import LayeredIdCache
-from inboxbridge.store import AttemptRecord, ClaimedEvent, LeaseLost, SendState, Store, StoreUnavailable
+from inboxbridge.pipeline import DeliveryFailed, LayeredIdCache, NoContactError, Pipeline, Posted
+from inboxbridge.store import AttemptRecord, ClaimedEvent, DeliveryQueue, LeaseLost, SendState, StoreUnavailable
 from inboxbridge.store.changes import ChangeWatch
 from inboxbridge.tenants import TenantDirectory
 from inboxbridge.wix import WixError, WixPermanentError, WixRetryableError
@@ -82,26 +81,26 @@ class _Outcome:
 class Worker:
     """Claims and delivers events until stopped. One per process is enough; it runs ``concurrency`` at once.
 
-    ``memory``, the in-process front of the pipeline's id caches, is filled with the cached ids of a claim's
-    customers in one read of the store, instead of one read per event. ``changes``, for a worker that no ingest
+    ``ids``, the in-process front of the pipeline's id cache, is warmed with the cached ids of a claim's customers
+    in one read of the store, instead of one read per event. ``changes``, for a worker that no ingest
     of its own process wakes, tells it when another process stored something, so it claims at once instead of
     at the next poll.
     """
 
     def __init__(
         self,
-        store: Store,
+        queue: DeliveryQueue,
         tenants: TenantDirectory,
         pipeline: Pipeline,
         settings: WorkerSettings,
         *,
         worker_id: str | None = None,
         rng: random.Random | None = None,
-        memory: LayeredIdCache | None = None,
+        ids: LayeredIdCache | None = None,
         changes: ChangeWatch | None = None,
     ) -> None:
-        self.store = store
-        self._memory = memory
+        self.queue = queue
+        self._ids = ids
         self._changes = changes
         self.tenants = tenants
         self.pipeline = pipeline
@@ -141,7 +140,7 @@ class Worker:
                     if self._changes is not None:
                         self._changes.changed()
                     try:
-                        claimed = await self.store.claim(self.worker_id, free, self.settings.lease_seconds)
+                        claimed = await self.queue.claim(self.worker_id, free, self.settings.lease_seconds)
                         store_down_since = None
                     except StoreUnavailable as exc:
                         if store_down_since is None:
@@ -163,22 +162,18 @@ class Worker:
             log.info("worker stopped", worker_id=self.worker_id)
 
     async def _prefetch(self, claimed: list[ClaimedEvent]) -> None:
-        if self._memory is None:
+        if self._ids is None:
             return
         keys: defaultdict[str, list[str]] = defaultdict(list)
         for item in claimed:
             keys[item.event.tenant].append(item.event.customer_key)
         for tenant, customer_keys in keys.items():
-            wanted = self._memory.missing(tenant, customer_keys)
-            if not wanted:
-                continue
             try:
-                found = await self.store.get_cached_ids(tenant, wanted)
+                await self._ids.warm(tenant, customer_keys)
             except StoreUnavailable as exc:
                 # Each delivery reads what it needs on its own then.
                 log.warning("could not read the caches ahead of deliveries", error=str(exc))
                 return
-            self._memory.remember(tenant, found.contacts, found.conversations)
 
     async def _idle(self, stop: asyncio.Event, *, wakeable: bool = True) -> None:
         """Wait for a stop or the poll interval, or sooner: for new work when there are slots to claim it with
@@ -215,7 +210,7 @@ class Worker:
             await asyncio.wait(late)
 
     async def _handle(self, claimed: ClaimedEvent) -> None:
-        started = self.store.now()
+        started = self.queue.now()
         # A timer, not a task: most deliveries end long before a lease needs renewing, and a timer costs less.
         timer = asyncio.get_running_loop().call_later(self._renew_every, self._start_renewing, claimed)
         try:
@@ -245,7 +240,7 @@ class Worker:
         """Renew the lease now, then every third of it, until cancelled."""
         while True:
             try:
-                await self.store.extend_lease(claimed.event_id, claimed.lease_token, self.settings.lease_seconds)
+                await self.queue.extend_lease(claimed.event_id, claimed.lease_token, self.settings.lease_seconds)
             except (LeaseLost, StoreUnavailable) as exc:
                 log.warning("could not extend a lease", event_id=claimed.event_id, error=str(exc))
             await asyncio.sleep(self._renew_every)
@@ -254,7 +249,7 @@ class Worker:
         untried = claimed.event_id not in self._sending and claimed.send_state is SendState.NONE
         with contextlib.suppress(LeaseLost, StoreUnavailable):
             await asyncio.shield(
-                self.store.release(
+                self.queue.release(
                     claimed.event_id, claimed.lease_token, send_state=SendState.NONE if untried else None
                 )
             )
@@ -294,7 +289,7 @@ class Worker:
         posted: list[Posted],
         sent_to: str | None,
     ) -> None:
-        finished = self.store.now()
+        finished = self.queue.now()
         conversation_id = posted[-1].conversation_id if posted else sent_to or claimed.conversation_id
         message_id = posted[-1].message_id if posted else None
         fields = {
@@ -306,7 +301,7 @@ class Worker:
         }
         if isinstance(outcome, _Outcome) and outcome.kind == "delivered":
             found = bool(posted) and all(p.already_there for p in posted)
-            await self.store.ack(
+            await self.queue.ack(
                 claimed.event_id,
                 claimed.lease_token,
                 attempt=AttemptRecord(
@@ -345,13 +340,13 @@ class Worker:
             reason = decision.detail
             if decision.kind == "retry":
                 reason = f"gave up after {claimed.attempts + 1} tries: {decision.detail}"
-            await self.store.dead_letter(claimed.event_id, claimed.lease_token, attempt=attempt, reason=reason)
+            await self.queue.dead_letter(claimed.event_id, claimed.lease_token, attempt=attempt, reason=reason)
             observe_delivery(claimed.event.tenant, "dead")
             log.warning("dead-lettered", reason=reason, **fields)
             return
         maybe_posted = isinstance(outcome, DeliveryFailed) and outcome.maybe_posted
         unsure = maybe_posted or claimed.send_state is SendState.UNKNOWN
-        await self.store.retry(
+        await self.queue.retry(
             claimed.event_id,
             claimed.lease_token,
             attempt=attempt,

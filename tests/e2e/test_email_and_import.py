@@ -25,7 +25,7 @@ from .harness import Inbox, ServiceProcess, free_port, site_id, start_sandbox, w
 TENANT = "mailbox"
 TOKEN = "e2e-url-token-0123456789abcdef"
 SIGNING_KEY = "key-e2e-mailgun-signing"
-FIXTURES = Path(__file__).parents[1] / "sources" / "fixtures" / "email"
+FIXTURES = Path(__file__).parents[1] / "providers" / "fixtures" / "email"
 
 
 def email_config(path: Path, sandbox_url: str, *, port: int, database: Path) -> Path:

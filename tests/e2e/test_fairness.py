@@ -18,7 +18,7 @@ from sqlalchemy import text
 from inboxbridge.events import EventKind, InboundEvent
 from inboxbridge.sandbox import SandboxServer
 from inboxbridge.store import Store
-from inboxbridge.store.heads import refresh_keys
+from inboxbridge.store.sql.heads import refresh_keys
 from inboxbridge.store.timestamps import to_micros
 
 from .cluster import postgres_schema, start_nodes, stop_all
@@ -84,7 +84,7 @@ async def fill_backlog(url: str) -> None:
 async def undelivered(url: str, tenant: str) -> int:
     store = await Store.open(url, migrate=False)
     try:
-        counts = await store.counts(tenant)
+        counts = await store.ledger.counts(tenant)
     finally:
         await store.close()
     return counts["pending"] + counts["in_flight"]

@@ -21,9 +21,9 @@ async def run(url: str, worker: str, output: Path) -> None:
     claims: list[tuple[int, str, int, int]] = []
     try:
         while True:
-            claimed = await store.claim(worker, 3, 60)
+            claimed = await store.queue.claim(worker, 3, 60)
             if not claimed:
-                counts = await store.counts()
+                counts = await store.ledger.counts()
                 if counts["pending"] + counts["in_flight"] == 0:
                     break
                 await asyncio.sleep(0.002)
@@ -33,7 +33,7 @@ async def run(url: str, worker: str, output: Path) -> None:
                 now = datetime.now(UTC)
                 record = AttemptRecord(started_at=now, finished_at=now, outcome="delivered", detail=worker)
                 held_until = time.monotonic_ns()
-                await store.ack(item.event_id, item.lease_token, attempt=record)
+                await store.queue.ack(item.event_id, item.lease_token, attempt=record)
                 claims.append((item.event_id, item.event.ordering_key, held_from, held_until))
     finally:
         await store.close()

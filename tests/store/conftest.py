@@ -137,8 +137,8 @@ def migrated_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 @pytest.fixture
 async def store(migrated_url: str, clock: ManualClock) -> AsyncIterator[Store]:
     opened = await Store.open(migrated_url, clock=clock)
-    await opened.upsert_tenant("acme")
-    await opened.upsert_tenant("beta")
+    await opened.ledger.upsert_tenant("acme")
+    await opened.ledger.upsert_tenant("beta")
     try:
         yield opened
     finally:

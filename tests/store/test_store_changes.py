@@ -18,13 +18,13 @@ async def test_a_watch_sees_every_commit_and_nothing_else(store: Store) -> None:
     assert watch is not None
     try:
         assert not watch.changed()
-        await store.ingest([make_event(external_id="1")])
+        await store.queue.ingest([make_event(external_id="1")])
         assert watch.changed()
         assert not watch.changed()
-        await store.counts()
-        await store.claim("w1", 10, 60)
+        await store.ledger.counts()
+        await store.queue.claim("w1", 10, 60)
         assert watch.changed()
-        assert await store.claim("w1", 10, 60) == []
+        assert await store.queue.claim("w1", 10, 60) == []
         assert not watch.changed()
     finally:
         watch.close()

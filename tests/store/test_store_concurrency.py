@@ -42,7 +42,7 @@ async def _ingest(store: Store, name: str, rng: random.Random) -> None:
             )
             for n in range(start, start + 4)
         ]
-        await store.ingest(batch)
+        await store.queue.ingest(batch)
         await asyncio.sleep(rng.random() / 200)
 
 
@@ -52,23 +52,23 @@ async def _finish(store: Store, item: ClaimedEvent, rng: random.Random, ledger: 
     how = rng.choices(["ack", "retry", "release", "extend"], weights=[6, 2, 1, 1])[0]
     ledger.held.discard(item.event.ordering_key)
     if how == "ack":
-        await store.ack(item.event_id, item.lease_token, attempt=record)
+        await store.queue.ack(item.event_id, item.lease_token, attempt=record)
         ledger.delivered[item.event_id] += 1
     elif how == "retry":
-        await store.retry(
+        await store.queue.retry(
             item.event_id, item.lease_token, attempt=record, next_attempt_at=now, error="503", send_state=SendState.NONE
         )
     elif how == "release":
-        await store.release(item.event_id, item.lease_token)
+        await store.queue.release(item.event_id, item.lease_token)
     else:
         ledger.held.add(item.event.ordering_key)
-        await store.extend_lease(item.event_id, item.lease_token, 30)
+        await store.queue.extend_lease(item.event_id, item.lease_token, 30)
         await _finish(store, item, rng, ledger)
 
 
 async def _work(store: Store, name: str, rng: random.Random, ledger: Ledger, done: asyncio.Event) -> None:
     while not done.is_set():
-        claimed = await store.claim(name, rng.randint(1, 3), 30)
+        claimed = await store.queue.claim(name, rng.randint(1, 3), 30)
         for item in claimed:
             key = item.event.ordering_key
             if key in ledger.held:
@@ -87,8 +87,8 @@ async def _work(store: Store, name: str, rng: random.Random, ledger: Ledger, don
 async def test_nodes_racing_on_few_keys_never_hold_one_key_twice(migrated_url: str) -> None:
     nodes = [await Store.open(migrated_url, migrate=False) for _ in range(NODES)]
     try:
-        await nodes[0].upsert_tenant("acme")
-        await nodes[0].upsert_tenant("beta")
+        await nodes[0].ledger.upsert_tenant("acme")
+        await nodes[0].ledger.upsert_tenant("beta")
         rng = random.Random(5)
         ledger = Ledger()
         done = asyncio.Event()
@@ -100,7 +100,7 @@ async def test_nodes_racing_on_few_keys_never_hold_one_key_twice(migrated_url: s
         await asyncio.gather(*(_ingest(node, f"i{n}", random.Random(rng.random())) for n, node in enumerate(nodes[:2])))
 
         async def all_delivered() -> None:
-            while (await nodes[0].counts())["delivered"] < EVENTS:
+            while (await nodes[0].ledger.counts())["delivered"] < EVENTS:
                 await asyncio.sleep(0.01)
 
         await asyncio.wait_for(all_delivered(), timeout=60)

@@ -78,10 +78,10 @@ async def test_random_operations_keep_heads_and_claims_true_to_the_rules(store: 
                         minute=rng.randint(0, 30),
                     )
                 )
-            await store.ingest(batch)
+            await store.queue.ingest(batch)
         elif action == "claim":
             expected = await _claimable(store, to_micros(clock.now))
-            claimed = await store.claim(f"w{step}", 1000, rng.choice([10, 30, 90]))
+            claimed = await store.queue.claim(f"w{step}", 1000, rng.choice([10, 30, 90]))
             assert {c.event_id for c in claimed} == expected, f"step {step}"
             held.extend(claimed)
             total_claimed += len(claimed)
@@ -90,9 +90,9 @@ async def test_random_operations_keep_heads_and_claims_true_to_the_rules(store: 
             how = rng.choice(["ack", "retry", "dead", "release", "extend"])
             try:
                 if how == "ack":
-                    await store.ack(item.event_id, item.lease_token, attempt=attempt())
+                    await store.queue.ack(item.event_id, item.lease_token, attempt=attempt())
                 elif how == "retry":
-                    await store.retry(
+                    await store.queue.retry(
                         item.event_id,
                         item.lease_token,
                         attempt=attempt("retry"),
@@ -101,23 +101,21 @@ async def test_random_operations_keep_heads_and_claims_true_to_the_rules(store: 
                         send_state=rng.choice(list(SendState)),
                     )
                 elif how == "dead":
-                    await store.dead_letter(item.event_id, item.lease_token, attempt=attempt("dead"), reason="x")
+                    await store.queue.dead_letter(item.event_id, item.lease_token, attempt=attempt("dead"), reason="x")
                 elif how == "release":
-                    await store.release(item.event_id, item.lease_token)
+                    await store.queue.release(item.event_id, item.lease_token)
                 else:
-                    await store.extend_lease(item.event_id, item.lease_token, rng.randint(5, 60))
+                    await store.queue.extend_lease(item.event_id, item.lease_token, rng.randint(5, 60))
                     held.append(item)
             except LeaseLost:
                 pass
         elif action == "advance":
             clock.advance(rng.randint(1, 45))
         elif action == "replay":
-            await store.replay_dead(tenant=rng.choice([None, "acme"]))
+            await store.queue.replay_dead(tenant=rng.choice([None, "acme"]))
         elif action == "park":
             tenant = rng.choice(["acme", "beta"])
-            await (store.park_tenant(tenant) if rng.random() < 0.5 else store.unpark_tenant(tenant))
-        elif action == "status":
-            await store.set_tenant_status(rng.choice(["acme", "beta"]), rng.choice(["active", "stopped"]))
+            await (store.queue.stop_tenant(tenant) if rng.random() < 0.5 else store.queue.start_tenant(tenant))
 
         stored = {
             row.ordering_key: (row.event_id, row.ready_at)

@@ -21,8 +21,8 @@ from inboxbridge.store.schema import metadata
 async def _roundtrip(url: str, clock: ManualClock) -> None:
     store = await Store.open(url, clock=clock)
     try:
-        await store.upsert_tenant("acme")
-        [result] = await store.ingest([make_event(external_id="m1")])
+        await store.ledger.upsert_tenant("acme")
+        [result] = await store.queue.ingest([make_event(external_id="m1")])
         assert not result.duplicate
     finally:
         await store.close()
@@ -139,7 +139,7 @@ async def test_reopening_keeps_data_and_version(db_url: str, clock: ManualClock)
     await _roundtrip(db_url, clock)
     reopened = await Store.open(db_url, clock=clock)
     try:
-        [again] = await reopened.ingest([make_event(external_id="m1")])
+        [again] = await reopened.queue.ingest([make_event(external_id="m1")])
         assert again.duplicate
     finally:
         await reopened.close()

@@ -30,8 +30,8 @@ async def test_two_processes_deliver_each_event_once_in_order(db_url: str, tmp_p
 
 
 async def _run(store: Store, db_url: str, tmp_path: Path) -> None:
-    await store.upsert_tenant("acme")
-    await store.upsert_tenant("beta")
+    await store.ledger.upsert_tenant("acme")
+    await store.ledger.upsert_tenant("beta")
     rng = random.Random(7)
     minutes = list(range(300))
     rng.shuffle(minutes)
@@ -40,7 +40,7 @@ async def _run(store: Store, db_url: str, tmp_path: Path) -> None:
         for m in minutes
     ]
     for start in range(0, len(batch), 50):
-        await store.ingest(batch[start : start + 50])
+        await store.queue.ingest(batch[start : start + 50])
 
     outputs = [tmp_path / f"w{i}.json" for i in range(2)]
     workers = [

@@ -24,7 +24,7 @@ LOCK_STATEMENTS = ("SELECT count(pg_advisory_xact_lock", "SELECT key FROM unnest
 
 async def test_delivery_paths_use_indexes(store: Store, clock: ManualClock) -> None:
     for tenant in ("acme", "beta"):
-        await store.ingest(
+        await store.queue.ingest(
             [
                 make_event(f"c{i % 300}@example.com", tenant=tenant, external_id=str(i), minute=i % 50)
                 for i in range(1500)
@@ -40,13 +40,13 @@ async def test_delivery_paths_use_indexes(store: Store, clock: ManualClock) -> N
 
     event.listen(store.engine.sync_engine, "before_cursor_execute", capture)
     try:
-        await store.ingest([make_event("new@example.com", external_id="new"), make_event(external_id="0")])
-        await store.ingest([make_event(external_id=str(i)) for i in range(5)])
-        claimed = await store.claim("w1", 10, 60)
+        await store.queue.ingest([make_event("new@example.com", external_id="new"), make_event(external_id="0")])
+        await store.queue.ingest([make_event(external_id=str(i)) for i in range(5)])
+        claimed = await store.queue.claim("w1", 10, 60)
         first, second, third, fourth, *_ = claimed
-        await store.extend_lease(first.event_id, first.lease_token, 60)
-        await store.ack(first.event_id, first.lease_token, attempt=attempt())
-        await store.retry(
+        await store.queue.extend_lease(first.event_id, first.lease_token, 60)
+        await store.queue.ack(first.event_id, first.lease_token, attempt=attempt())
+        await store.queue.retry(
             second.event_id,
             second.lease_token,
             attempt=attempt("retry"),
@@ -54,19 +54,19 @@ async def test_delivery_paths_use_indexes(store: Store, clock: ManualClock) -> N
             error="x",
             send_state=SendState.NONE,
         )
-        await store.dead_letter(third.event_id, third.lease_token, attempt=attempt("dead"), reason="x")
-        await store.release(fourth.event_id, fourth.lease_token)
-        await store.replay([third.event_id])
-        await store.oldest_pending_age()
-        await store.oldest_pending_age("acme")
-        await store.put_cached_contacts("acme", "email:a@b.c", ["c1"], 60)
-        await store.get_cached_contacts("acme", "email:a@b.c")
-        await store.put_cached_conversation("acme", "c1", "conv", 60)
-        await store.get_cached_conversation("acme", "c1")
-        await store.drop_cached_conversations("acme", ["conv"])
+        await store.queue.dead_letter(third.event_id, third.lease_token, attempt=attempt("dead"), reason="x")
+        await store.queue.release(fourth.event_id, fourth.lease_token)
+        await store.queue.replay([third.event_id])
+        await store.ledger.oldest_pending_age()
+        await store.ledger.oldest_pending_age("acme")
+        await store.ids.put_cached_contacts("acme", "email:a@b.c", ["c1"], 60)
+        await store.ids.get_cached_contacts("acme", "email:a@b.c")
+        await store.ids.put_cached_conversation("acme", "c1", "conv", 60)
+        await store.ids.get_cached_conversation("acme", "c1")
+        await store.ids.drop_cached_conversations("acme", ["conv"])
         clock.advance(3600)
-        await store.prune(timedelta(minutes=1))
-        await store.park_tenant("beta")
+        await store.ledger.prune(timedelta(minutes=1))
+        await store.queue.stop_tenant("beta")
     finally:
         event.remove(store.engine.sync_engine, "before_cursor_execute", capture)
 

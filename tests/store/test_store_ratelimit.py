@@ -11,14 +11,15 @@ from inboxbridge.store.ratelimit import SharedRateLimiter
 async def test_reservations_share_one_bucket_across_instances(migrated_url: str) -> None:
     first = await Store.open(migrated_url, migrate=False)
     second = await Store.open(migrated_url, migrate=False)
+    one, two = first.rate_limiter(1.0, 5), second.rate_limiter(1.0, 5)
     try:
-        assert await first.reserve_rate_tokens("site-a", 3, rate=1.0, burst=5) == 0
-        assert await second.reserve_rate_tokens("site-a", 2, rate=1.0, burst=5) == 0
+        assert await one.reserve("site-a", 3) == 0
+        assert await two.reserve("site-a", 2) == 0
         # The bucket is empty: the next token is due in about a second, later ones queue behind it.
-        wait = await first.reserve_rate_tokens("site-a", 1, rate=1.0, burst=5)
+        wait = await one.reserve("site-a", 1)
         assert 0.5 < wait <= 1.0
-        assert 1.5 < await second.reserve_rate_tokens("site-a", 1, rate=1.0, burst=5) <= 2.0
-        assert await second.reserve_rate_tokens("site-b", 5, rate=1.0, burst=5) == 0
+        assert 1.5 < await two.reserve("site-a", 1) <= 2.0
+        assert await two.reserve("site-b", 5) == 0
     finally:
         await first.close()
         await second.close()
@@ -34,14 +35,14 @@ class _Sleeps:
 
 async def test_waiters_of_one_process_are_reserved_together(store: Store) -> None:
     sleeps = _Sleeps()
-    limiter = SharedRateLimiter(store, rate=1000.0, burst=10, sleep=sleeps)
+    limiter = SharedRateLimiter(store.database, rate=1000.0, burst=10, sleep=sleeps)
     calls: list[int] = []
-    reserve = store.reserve_rate_tokens
+    reserve = limiter.reserve
 
-    async def counting(key: str, count: int, rate: float, burst: int) -> float:
+    async def counting(key: str, count: int) -> float:
         calls.append(count)
-        return await reserve(key, count, rate, burst)
+        return await reserve(key, count)
 
-    store.reserve_rate_tokens = counting  # type: ignore[method-assign]
+    limiter.reserve = counting  # type: ignore[method-assign]
     await asyncio.gather(*(limiter.acquire("site") for _ in range(8)))
     assert sum(calls) == 8 and len(calls) < 8, calls

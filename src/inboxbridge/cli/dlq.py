@@ -48,7 +48,7 @@ def list_command(
 
 async def _list(settings: Settings, tenant: str | None, source: str | None, limit: int) -> list[EventRow]:
     async with open_store(settings) as store:
-        return await store.list_events(tenant=tenant, source=source, status=EventStatus.DEAD, limit=limit)
+        return await store.ledger.list_events(tenant=tenant, source=source, status=EventStatus.DEAD, limit=limit)
 
 
 @app.command("replay")

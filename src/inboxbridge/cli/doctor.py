@@ -69,8 +69,8 @@ async def _check_store(settings: Settings, report: _Report) -> dict[str, str]:
         return {}
     try:
         await store.ping()
-        rows = await store.list_tenants()
-        dead = (await store.counts())["dead"]
+        rows = await store.ledger.list_tenants()
+        dead = (await store.ledger.counts())["dead"]
     except StoreUnavailable as exc:
         report.fail("database", f"it does not answer: {exc}")
         return {}

@@ -123,7 +123,7 @@ async def _import(
     if not wait:
         store = await Store.open(settings.database_url)
         try:
-            await store.upsert_tenant(options.tenant)
+            await store.ledger.upsert_tenant(options.tenant)
             return await _with_progress(store, file, mapping, options, None), None
         finally:
             await store.close()
@@ -160,7 +160,7 @@ async def _with_progress(
 async def _deliver(service: Service, event_ids: list[int], wait_seconds: float) -> str:
     """Wait until the run's events are delivered or dead-lettered; a sentence saying how it went."""
     waiting = list(dict.fromkeys(event_ids))
-    total, delivered, dead = len(waiting), 0, 0
+    total, delivered, dead, parked = len(waiting), 0, 0, 0
     deadline = time.monotonic() + wait_seconds
     with Progress(
         TextColumn("delivering"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err
@@ -170,20 +170,24 @@ async def _deliver(service: Service, event_ids: list[int], wait_seconds: float) 
             window, waiting = waiting[:_WAIT_WINDOW], waiting[_WAIT_WINDOW:]
             unfinished = []
             for event_id in window:
-                row = await service.store.get_event(event_id)
+                row = await service.store.ledger.get_event(event_id)
                 if row is None or row.status is EventStatus.DELIVERED:
                     delivered += 1
                 elif row.status is EventStatus.DEAD:
                     dead += 1
+                elif row.status is EventStatus.PARKED:
+                    parked += 1
                 else:
                     unfinished.append(event_id)
             waiting = unfinished + waiting
-            bar.update(task, completed=delivered + dead)
+            bar.update(task, completed=delivered + dead + parked)
             if len(unfinished) == len(window):
                 await asyncio.sleep(0.1)
     outcome = f"delivered {delivered} of {total}"
     if dead:
         outcome += f", {dead} dead-lettered (see inboxbridge status)"
+    if parked:
+        outcome += f", {parked} parked (the tenant's Wix app was removed; delivered once it is installed again)"
     if waiting:
         outcome += f", {len(waiting)} still pending after {wait_seconds:g} s (they stay stored for the worker)"
     return outcome
@@ -196,6 +200,11 @@ def _summary(
         f"{file.name} → {options.tenant}/{options.source}: {report.records} rows read, {report.stored} stored, "
         f"{report.duplicates} already stored, {report.ignored} ignored, {report.rejected} rejected"
     )
+    if report.parked:
+        console.print(
+            f"{report.parked} of them parked: the Wix app of {options.tenant} was removed from its site; they are "
+            "delivered once it is installed again"
+        )
     if report.resumed_after:
         console.print(f"continued after {report.resumed_after} rows stored by an earlier run")
     if report.first_rejects:

@@ -64,13 +64,18 @@ async def _send(settings: Settings, event: InboundEvent, wait: bool) -> str:
     service = Service(settings, run_worker=wait, sandbox_database=sandbox_db(settings))
     await service.start()
     try:
-        (result,) = await service.store.ingest([event])
+        (result,) = await service.store.queue.ingest([event])
+        if result.parked:
+            return (
+                f"stored as event {result.event_id}, parked: the Wix app of {event.tenant} was removed from its site; "
+                "it is delivered once the app is installed again"
+            )
         if not wait:
             return f"stored as event {result.event_id}; a running worker will deliver it"
         deadline = time.monotonic() + 120
         last_error: str | None = None
         while time.monotonic() < deadline:
-            row = await service.store.get_event(result.event_id)
+            row = await service.store.ledger.get_event(result.event_id)
             assert row is not None
             last_error = row.last_error
             if row.status is EventStatus.DELIVERED:

@@ -32,15 +32,15 @@ async def _status(settings: Settings) -> None:
         for state in EventStatus:
             table.add_column(state.value, justify="right")
         table.add_column("oldest pending", justify="right")
-        names = sorted({t.id for t in await store.list_tenants()})
+        names = sorted({t.id for t in await store.ledger.list_tenants()})
         for name in names:
-            counts = await store.counts(name)
-            age = await store.oldest_pending_age(name)
+            counts = await store.ledger.counts(name)
+            age = await store.ledger.oldest_pending_age(name)
             table.add_row(
                 name, *(str(counts.get(s.value, 0)) for s in EventStatus), f"{age:.0f} s" if age is not None else "—"
             )
         console.print(table)
-        dead = await store.list_events(status=EventStatus.DEAD, limit=10)
+        dead = await store.ledger.list_events(status=EventStatus.DEAD, limit=10)
         for row in dead:
             console.print(f"dead #{row.id} {row.tenant_id}/{row.source} {row.customer_key}: {row.last_error}")
     finally:

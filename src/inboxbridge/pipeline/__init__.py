@@ -4,9 +4,19 @@ Pure logic over a Wix client and an id cache; the service drives it from the wor
 directly through :class:`inboxbridge.InboxBridge`.
 """
 
-from inboxbridge.pipeline.caches import IdCache, MemoryIdCache
 from inboxbridge.pipeline.deliver import DeliveryFailed, Pipeline, Posted
 from inboxbridge.pipeline.errors import NoContactError
+from inboxbridge.pipeline.id_cache import IdCache, LayeredIdCache, MemoryIdCache, SharedIdCache
 from inboxbridge.pipeline.render import render
 
-__all__ = ["DeliveryFailed", "IdCache", "MemoryIdCache", "NoContactError", "Pipeline", "Posted", "render"]
+__all__ = [
+    "DeliveryFailed",
+    "IdCache",
+    "LayeredIdCache",
+    "MemoryIdCache",
+    "NoContactError",
+    "Pipeline",
+    "Posted",
+    "SharedIdCache",
+    "render",
+]

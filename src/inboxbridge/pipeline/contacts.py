@@ -11,8 +11,8 @@ from __future__ import annotations
 from inboxbridge.config import ContactPolicy, MissingContactPolicy, PolicySettings
 from inboxbridge.events import InboundEvent
 from inboxbridge.phones import normalize_phone
-from inboxbridge.pipeline.caches import IdCache
 from inboxbridge.pipeline.errors import NoContactError
+from inboxbridge.pipeline.id_cache import IdCache
 from inboxbridge.wix import Sort, WixConflictError, WixSite
 
 __all__ = ["customer_phone", "resolve_contacts"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inboxbridge.config import PolicySettings
-from inboxbridge.pipeline.caches import IdCache
+from inboxbridge.pipeline.id_cache import IdCache
 from inboxbridge.wix import WixSite
 
 __all__ = ["conversation_for"]

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from inboxbridge.config import DeliverySettings, PolicySettings
 from inboxbridge.events import InboundEvent
-from inboxbridge.pipeline.caches import IdCache
 from inboxbridge.pipeline.contacts import resolve_contacts
 from inboxbridge.pipeline.conversations import conversation_for
+from inboxbridge.pipeline.id_cache import IdCache
 from inboxbridge.pipeline.reconcile import find_posted
 from inboxbridge.pipeline.render import render
 from inboxbridge.wix import Message, WixError, WixNotFoundError, WixRetryableError, WixSite

@@ -43,13 +43,13 @@ async def _queue_metrics(service: Service) -> list[Metric]:
     )
     up = GaugeMetricFamily("inboxbridge_store_up", "1 when the store answered this scrape.")
     try:
-        names = sorted({row.id for row in await service.store.list_tenants()})
+        names = sorted({row.id for row in await service.store.ledger.list_tenants()})
         for name in names:
-            counts = await service.store.counts(name)
+            counts = await service.store.ledger.counts(name)
             for state, count in counts.items():
                 events.add_metric([name, state], count)
             depth.add_metric([name], counts["pending"] + counts["in_flight"])
-            age.add_metric([name], await service.store.oldest_pending_age(name) or 0.0)
+            age.add_metric([name], await service.store.ledger.oldest_pending_age(name) or 0.0)
     except StoreUnavailable:
         up.add_metric([], 0)
         return [up]

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from inboxbridge import dead_letters
 from inboxbridge.config import DeliverySettings
 from inboxbridge.pipeline import render
+from inboxbridge.providers import SourceError, WebhookRequest
 from inboxbridge.server.admin_models import (
     Attempt,
     EventDetail,
@@ -22,7 +23,6 @@ from inboxbridge.server.admin_models import (
 )
 from inboxbridge.server.masking import mask, mask_url
 from inboxbridge.service import Service
-from inboxbridge.sources import SourceError, WebhookRequest
 from inboxbridge.store import EventRow, EventStatus, QuarantineRow
 from inboxbridge.wix import ApiKeyAuth
 from inboxbridge.wix.client import DEFAULT_BASE_URL
@@ -71,12 +71,12 @@ class EventFilter:
 async def overview(service: Service) -> list[TenantOverview]:
     """Every tenant's counts, backlog age and latest error."""
     store = service.store
-    rows = {row.id: row for row in await store.list_tenants()}
+    rows = {row.id: row for row in await store.ledger.list_tenants()}
     result = []
     for name in sorted(set(rows) | set(service.tenants.names())):
-        counts = await store.counts(name)
+        counts = await store.ledger.counts(name)
         retrying, exact, latest = await _retrying(service, name)
-        dead = await store.list_events(tenant=name, status=EventStatus.DEAD, limit=1)
+        dead = await store.ledger.list_events(tenant=name, status=EventStatus.DEAD, limit=1)
         newest = max([*dead, *latest], key=lambda r: r.id, default=None)
         row = rows.get(name)
         result.append(
@@ -92,7 +92,7 @@ async def overview(service: Service) -> list[TenantOverview]:
                 retrying_exact=exact,
                 dead=counts["dead"],
                 parked=counts["parked"],
-                oldest_pending_age_seconds=await store.oldest_pending_age(name),
+                oldest_pending_age_seconds=await store.ledger.oldest_pending_age(name),
                 last_error=newest.last_error if newest else None,
                 last_error_event_id=newest.id if newest else None,
             )
@@ -110,7 +110,9 @@ async def _retrying(service: Service, tenant: str) -> tuple[int, bool, list[Even
     count = 0
     newest: list[EventRow] = []
     for offset in range(0, RETRY_SCAN_LIMIT, PAGE):
-        page = await service.store.list_events(tenant=tenant, status=EventStatus.PENDING, limit=PAGE, offset=offset)
+        page = await service.store.ledger.list_events(
+            tenant=tenant, status=EventStatus.PENDING, limit=PAGE, offset=offset
+        )
         failed = [row for row in page if row.attempts > 0]
         count += len(failed)
         if failed and not newest:
@@ -144,7 +146,7 @@ def summary(row: EventRow) -> EventSummary:
 
 async def list_events(service: Service, where: EventFilter, *, limit: int = 50, offset: int = 0) -> list[EventRow]:
     """Events matching ``where``, newest first."""
-    return await service.store.list_events(
+    return await service.store.ledger.list_events(
         tenant=where.tenant or None,
         status=where.status,
         source=where.source or None,
@@ -158,7 +160,7 @@ async def list_events(service: Service, where: EventFilter, *, limit: int = 50, 
 
 async def event_detail(service: Service, event_id: int) -> EventDetail:
     """Everything known about one event; raises NotFound."""
-    row = await service.store.get_event(event_id)
+    row = await service.store.ledger.get_event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
     tenant = await service.tenants.lookup(row.tenant_id)
@@ -182,7 +184,7 @@ async def event_detail(service: Service, event_id: int) -> EventDetail:
             message_id=a.message_id,
             detail=a.detail,
         )
-        for a in await service.store.attempts(event_id)
+        for a in await service.store.ledger.attempts(event_id)
     ]
     site_id = tenant.site.auth.site_id if tenant and isinstance(tenant.site.auth, ApiKeyAuth) else None
     return EventDetail(
@@ -248,7 +250,7 @@ def quarantined(row: QuarantineRow) -> QuarantinedRequest:
 async def reingest(service: Service, quarantine_id: int) -> Reingested:
     """Parse a quarantined request again with its source's current mapping and store the events; the request
     leaves the quarantine once they are committed. Raises NotFound or ReingestFailed."""
-    row = await service.store.get_quarantine(quarantine_id)
+    row = await service.store.ledger.get_quarantine(quarantine_id)
     if row is None:
         raise NotFound(f"no quarantined request {quarantine_id}")
     tenant = await service.tenants.lookup(row.tenant) if row.tenant else None
@@ -270,12 +272,10 @@ async def reingest(service: Service, quarantine_id: int) -> Reingested:
         events = source.parse(webhook, tenant=tenant.name)
     except SourceError as exc:
         raise ReingestFailed(f"still unreadable: {exc.reason}") from None
-    results = await service.store.ingest(events) if events else []
-    await service.store.delete_quarantine(quarantine_id)
+    results = await service.store.queue.ingest(events) if events else []
+    await service.store.ledger.delete_quarantine(quarantine_id)
     new = [r.event_id for r in results if not r.duplicate]
-    if new and service.tenants.is_stopped(tenant.name):
-        await service.store.park_tenant(tenant.name)
-    elif new:
+    if any(not (r.duplicate or r.parked) for r in results):
         service.wake_worker()
     return Reingested(
         accepted=len(new),

@@ -26,9 +26,9 @@ from starlette.routing import compile_path
 from starlette.types import Receive, Scope, Send
 
 from inboxbridge.metrics import observe_webhook, webhook_outcome
+from inboxbridge.providers import SourceError, WebhookRequest
 from inboxbridge.server.body import BodyTooLarge, receive_body
 from inboxbridge.service import Service
-from inboxbridge.sources import SourceError, WebhookRequest
 from inboxbridge.store import StoreUnavailable
 
 __all__ = ["WEBHOOK_PATH", "WEBHOOK_PATTERN", "router", "serve_webhook"]
@@ -166,26 +166,16 @@ async def _handle(service: Service, tenant_name: str, source_name: str, scope: S
         log.info("webhook ignored", tenant=tenant_name, source=source_name)
         return 200, {"accepted": 0, "duplicates": 0, "eventIds": [], "ignored": True}
     try:
-        results = await service.store.ingest(events)
+        # A stopped tenant's events (the site removed the app) are stored parked, until it is installed again.
+        results = await service.store.queue.ingest(events)
     except StoreUnavailable as exc:
         log.error("ingest failed", tenant=tenant_name, source=source_name, error=str(exc))
         return _error(503, "the event store is unavailable; retry later")
     accepted = sum(not r.duplicate for r in results)
-    if accepted and service.tenants.is_stopped(tenant_name):
-        # The site removed the app: keep what arrives, set aside until the app is installed again.
-        await _park(service, tenant_name)
-    elif accepted:
+    if any(not (r.duplicate or r.parked) for r in results):
         service.wake_worker()
     answer = {"accepted": accepted, "duplicates": len(results) - accepted, "eventIds": [r.event_id for r in results]}
     return (202 if accepted else 200), answer
-
-
-async def _park(service: Service, tenant: str) -> None:
-    try:
-        await service.store.park_tenant(tenant)
-    except StoreUnavailable as exc:
-        # Committed all the same; a stopped tenant's pending events are not claimed either.
-        log.error("parking failed", tenant=tenant, error=str(exc))
 
 
 async def _quarantine(
@@ -193,7 +183,7 @@ async def _quarantine(
 ) -> Answer:
     headers = {k: ("***" if k in MASKED_HEADERS else v) for k, v in webhook.headers.items()}
     try:
-        quarantine_id = await service.store.quarantine(
+        quarantine_id = await service.store.ledger.quarantine(
             tenant=tenant,
             source=source,
             reason=error.reason,

@@ -108,14 +108,12 @@ async def _installed(service: Service, instance_id: str) -> JSONResponse:
             reason = "no usable instance id" if name is None else "[wix_app] has no app_secret to fetch its tokens"
             log.warning("app install not served", instance_id=instance_id, reason=reason)
             return JSONResponse({"eventType": APP_INSTALLED, "handled": False, "reason": reason})
-        await service.store.upsert_tenant(name, status=TenantStatus.ACTIVE, instance_id=instance_id)
+        await service.store.ledger.upsert_tenant(name, status=TenantStatus.ACTIVE, instance_id=instance_id)
         service.tenants.install(name, instance_id)
         tenants = [name]
     unparked = 0
     for name in tenants:
-        await service.store.set_tenant_status(name, TenantStatus.ACTIVE)
-        unparked += await service.store.unpark_tenant(name)
-        service.tenants.set_stopped(name, False)
+        unparked += await service.store.queue.start_tenant(name)
     service.wake_worker()
     log.info("app installed", instance_id=instance_id, tenants=tenants, unparked=unparked)
     return JSONResponse({"eventType": APP_INSTALLED, "handled": True, "tenants": tenants, "unparked": unparked})
@@ -125,9 +123,7 @@ async def _removed(service: Service, instance_id: str) -> JSONResponse:
     tenants = await _tenants_of(service, instance_id)
     parked = 0
     for name in tenants:
-        await service.store.set_tenant_status(name, TenantStatus.STOPPED)
-        parked += await service.store.park_tenant(name)
-        service.tenants.set_stopped(name, True)
+        parked += await service.store.queue.stop_tenant(name)
     log.info("app removed", instance_id=instance_id, tenants=tenants, parked=parked)
     return JSONResponse({"eventType": APP_REMOVED, "handled": bool(tenants), "tenants": tenants, "parked": parked})
 
@@ -138,6 +134,6 @@ async def _merged(service: Service, instance_id: str, event: dict[str, Any]) -> 
     old_ids = [i for i in body_of.get("oldConversationIds") or [] if isinstance(i, str)]
     dropped = 0
     for tenant in tenants:
-        dropped += await service.store.drop_cached_conversations(tenant, old_ids)
+        dropped += await service.ids.drop_cached_conversations(tenant, old_ids)
     log.info("conversations merged", instance_id=instance_id, tenants=tenants, dropped=dropped)
     return JSONResponse({"eventType": CONVERSATIONS_MERGED, "handled": True, "tenants": tenants, "dropped": dropped})

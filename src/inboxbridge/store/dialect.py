@@ -38,6 +38,7 @@ __all__ = [
     "create_engines",
     "greatest",
     "insert_for",
+    "insert_ignoring_conflicts",
     "is_postgres",
     "least",
     "lock_keys",
@@ -330,6 +331,17 @@ def insert_for(conn: AsyncConnection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def insert_ignoring_conflicts(
+    table: Table, index_elements: Sequence[str], *, returning: Sequence[ColumnElement[Any]]
+) -> dict[str, Insert]:
+    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING RETURNING ...`` for each dialect, by dialect name: built
+    once at import, where a statement is built anew per call costs more than running it."""
+    return {
+        name: dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements)).returning(*returning)
+        for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+    }
 
 
 def upsert(

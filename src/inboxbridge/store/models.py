@@ -54,6 +54,8 @@ class IngestResult:
 
     event_id: int
     duplicate: bool
+    parked: bool = False
+    """Stored set aside, not queued: the tenant is stopped (its Wix app was removed from the site)."""
 
 
 @dataclass(frozen=True, slots=True)

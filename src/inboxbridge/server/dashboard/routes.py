@@ -233,7 +233,7 @@ async def drop_dead(request: Request) -> RedirectResponse:
 @router.get("/quarantine", response_class=HTMLResponse)
 async def quarantine_page(request: Request) -> HTMLResponse:
     """Requests that could not be parsed."""
-    rows = await _service(request).store.list_quarantine(limit=200)
+    rows = await _service(request).store.ledger.list_quarantine(limit=200)
     return _html(
         request,
         "quarantine.html",
@@ -246,7 +246,7 @@ async def quarantine_page(request: Request) -> HTMLResponse:
 @router.get("/quarantine/{quarantine_id}", response_class=HTMLResponse)
 async def quarantined_page(request: Request, quarantine_id: IdPath) -> HTMLResponse:
     """One quarantined request, with re-ingest and delete."""
-    row = await _service(request).store.get_quarantine(quarantine_id)
+    row = await _service(request).store.ledger.get_quarantine(quarantine_id)
     if row is None:
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
     return _html(
@@ -268,7 +268,7 @@ async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse 
     except operator.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except operator.ReingestFailed as exc:
-        row = await service.store.get_quarantine(quarantine_id)
+        row = await service.store.ledger.get_quarantine(quarantine_id)
         assert row is not None
         return _html(
             request,
@@ -288,6 +288,6 @@ async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse 
 async def delete_quarantined(request: Request, quarantine_id: IdPath) -> RedirectResponse:
     """Forget the request."""
     await _form(request)
-    if not await _service(request).store.delete_quarantine(quarantine_id):
+    if not await _service(request).store.ledger.delete_quarantine(quarantine_id):
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
     return _back("/admin/quarantine", "deleted")

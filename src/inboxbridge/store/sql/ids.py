@@ -1,4 +1,4 @@
-"""Contact and conversation caches: Wix ids remembered for a while (expired rows read as missing)."""
+"""The stored id cache's SQL: contact and conversation ids remembered for a while (expired rows read as missing)."""
 
 from __future__ import annotations
 

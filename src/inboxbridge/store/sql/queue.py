@@ -1,4 +1,5 @@
-"""The delivery queue on the events table: ingest, claim, and what a lease holder may do with an event."""
+"""The delivery queue's SQL on the events table: ingest (parking a stopped tenant's events), claim, what a lease
+holder may do with an event, replay, and parking a tenant's backlog."""
 
 from __future__ import annotations
 
@@ -10,31 +11,46 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Update, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.events import InboundEvent
-from inboxbridge.store import heads
-from inboxbridge.store.dialect import lock_keys, try_lock_keys
+from inboxbridge.store.dialect import insert_ignoring_conflicts, lock_keys, lock_keys_of_events, try_lock_keys
 from inboxbridge.store.errors import LeaseLost
-from inboxbridge.store.models import AttemptRecord, ClaimedEvent, IngestResult, SendState
+from inboxbridge.store.models import AttemptRecord, ClaimedEvent, IngestResult, SendState, TenantStatus
 from inboxbridge.store.schema import attempts, events, is_status, queue_heads, tenants
+from inboxbridge.store.sql import heads
 
-__all__ = ["Finish", "claim", "finish_leased", "ingest", "ingest_batches", "update_leased"]
+__all__ = [
+    "Finish",
+    "claim",
+    "finish_leased",
+    "ingest_batches",
+    "park_tenant",
+    "replay",
+    "replay_dead",
+    "set_tenant_status",
+    "unpark_tenant",
+    "update_leased",
+]
 
 _DEDUPE_KEY = ("tenant_id", "source", "idempotency_key")
 _DedupeKey = tuple[str, str, str]
 
 # Built once: constructing statements per call cost more than running them. The insert runs as an executemany,
 # which SQLAlchemy sends as multi-row INSERTs (its "insertmanyvalues"), RETURNING the rows actually inserted.
-_KNOWN_TENANTS = select(tenants.c.id).where(tenants.c.id.in_(bindparam("tenant_ids", expanding=True)))
-_INSERTS = {
-    name: dialect.insert(events)
-    .on_conflict_do_nothing(index_elements=list(_DEDUPE_KEY))
-    .returning(events.c.id, *(events.c[column] for column in _DEDUPE_KEY))
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
+_INSERTS = insert_ignoring_conflicts(
+    events, list(_DEDUPE_KEY), returning=[events.c.id, *(events.c[column] for column in _DEDUPE_KEY)]
+)
+# Shared row locks on PostgreSQL: a tenant being stopped (its status row updated, then its backlog parked, in one
+# transaction) waits for the ingests reading its status to commit, and they wait for it, so no event of a stopped
+# tenant is ever stored pending. Ingests do not block each other.
+_TENANT_STATUSES = (
+    select(tenants.c.id, tenants.c.status)
+    .where(tenants.c.id.in_(bindparam("tenant_ids", expanding=True)))
+    .order_by(tenants.c.id)
+    .with_for_update(read=True)
+)
 # Equalities then IN on the last column: index lookups (a row-value IN would scan the index).
 _EXISTING = select(events.c.id, events.c.idempotency_key).where(
     events.c.tenant_id == bindparam("tenant_id"),
@@ -43,33 +59,21 @@ _EXISTING = select(events.c.id, events.c.idempotency_key).where(
 )
 
 
-async def ingest(conn: AsyncConnection, batch: Sequence[InboundEvent], now: datetime) -> list[IngestResult]:
-    """Store new events (repeats of a stored idempotency key are recognised, not stored again).
-
-    Raises ValueError, storing nothing, when a tenant of the batch is not registered.
-    """
-    [outcome] = await ingest_batches(conn, [batch], now, set())
-    if isinstance(outcome, ValueError):
-        raise outcome
-    return outcome
-
-
 async def ingest_batches(
-    conn: AsyncConnection, batches: Sequence[Sequence[InboundEvent]], now: datetime, known: set[str]
+    conn: AsyncConnection, batches: Sequence[Sequence[InboundEvent]], now: datetime
 ) -> list[list[IngestResult] | ValueError]:
     """Store several callers' batches in one go, in order, as if each had been ingested after the previous.
 
-    A batch naming an unregistered tenant gets a ValueError instead of results and nothing of it is stored;
-    the others are unaffected. An event repeating one stored earlier, or one earlier in any batch of the
-    call, is a duplicate with that event's id. ``known`` holds tenants already seen registered (tenant rows
-    are never deleted), so only others are looked up; those found are added to it.
+    The events of a stopped tenant are stored parked, in the same transaction. A batch naming an unregistered
+    tenant gets a ValueError instead of results and nothing of it is stored; the others are unaffected. An event
+    repeating one stored earlier, or one earlier in any batch of the call, is a duplicate with that event's id.
     """
-    if unseen := sorted({event.tenant for batch in batches for event in batch} - known):
-        known.update((await conn.execute(_KNOWN_TENANTS, {"tenant_ids": unseen})).scalars())
+    names = sorted({event.tenant for batch in batches for event in batch})
+    statuses = {row.id: row.status for row in await conn.execute(_TENANT_STATUSES, {"tenant_ids": names})}
     outcomes: list[list[IngestResult] | ValueError | None] = []
     rows: list[dict[str, Any]] = []
     for batch in batches:
-        if missing := {event.tenant for event in batch} - known:
+        if missing := {event.tenant for event in batch} - statuses.keys():
             outcomes.append(
                 ValueError(
                     f"unknown tenant(s): {', '.join(sorted(missing))}; tenants must be registered before their events"
@@ -77,7 +81,7 @@ async def ingest_batches(
             )
             continue
         outcomes.append(None)
-        rows.extend(_event_values(event, now) for event in batch)
+        rows.extend(_event_values(event, now, parked=statuses[event.tenant] == "stopped") for event in batch)
     if not rows:
         return [[] if outcome is None else outcome for outcome in outcomes]
     await lock_keys(conn, {row["ordering_key"] for row in rows})
@@ -85,6 +89,7 @@ async def ingest_batches(
     inserted: dict[_DedupeKey, int] = {(row[1], row[2], row[3]): row[0] for row in result}
     existing = await _existing_ids(conn, [_dedupe_key(row) for row in rows if _dedupe_key(row) not in inserted])
     seen: set[_DedupeKey] = set()
+    queued: list[int] = []
     position = iter(rows)
     done: list[list[IngestResult] | ValueError] = []
     for batch, outcome in zip(batches, outcomes, strict=True):
@@ -93,14 +98,18 @@ async def ingest_batches(
             continue
         results: list[IngestResult] = []
         for _ in batch:
-            key = _dedupe_key(next(position))
+            row = next(position)
+            key = _dedupe_key(row)
             if key in inserted and key not in seen:
-                results.append(IngestResult(event_id=inserted[key], duplicate=False))
+                parked = row["status"] == "parked"
+                results.append(IngestResult(event_id=inserted[key], duplicate=False, parked=parked))
+                if not parked:
+                    queued.append(inserted[key])
             else:
                 results.append(IngestResult(event_id=inserted.get(key) or existing[key], duplicate=True))
             seen.add(key)
         done.append(results)
-    await heads.refresh_for_events(conn, list(inserted.values()))
+    await heads.refresh_for_events(conn, queued)
     return done
 
 
@@ -120,7 +129,7 @@ async def _existing_ids(conn: AsyncConnection, keys: Sequence[_DedupeKey]) -> di
     return existing
 
 
-def _event_values(event: InboundEvent, now: datetime) -> dict[str, Any]:
+def _event_values(event: InboundEvent, now: datetime, *, parked: bool) -> dict[str, Any]:
     return {
         "tenant_id": event.tenant,
         "source": event.source,
@@ -131,7 +140,7 @@ def _event_values(event: InboundEvent, now: datetime) -> dict[str, Any]:
         "occurred_at": event.occurred_at,
         "received_at": now,
         "payload": event.to_json().decode(),
-        "status": "pending",
+        "status": "parked" if parked else "pending",
         "attempts": 0,
         "next_attempt_at": now,
         "send_state": SendState.NONE.value,
@@ -209,7 +218,7 @@ async def claim(
     """Lease up to ``limit`` claimable heads (at most one per ordering key) to ``worker_id``.
 
     Each :class:`ClaimedEvent` carries the send state its earlier tries left; in the store the event is marked
-    as possibly being sent from now on (see :func:`~inboxbridge.store.Store.release` to hand one back untried).
+    as possibly being sent from now on (see :meth:`~inboxbridge.store.DeliveryQueue.release` to hand one back untried).
     """
     if limit <= 0:
         return []
@@ -327,3 +336,77 @@ def _lease_lost(event_id: int) -> LeaseLost:
         f"event {event_id} is no longer leased with this token: the lease expired and another worker "
         "claimed it, or the event was already finished"
     )
+
+
+# Back to the start of the retry schedule; the attempts table keeps the history.
+_REPLAYED = {
+    "status": "pending",
+    "attempts": 0,
+    "lease_owner": None,
+    "lease_token": None,
+    "lease_expires_at": None,
+}
+
+
+async def replay(conn: AsyncConnection, event_ids: Sequence[int], now: datetime) -> int:
+    """Dead events among ``event_ids`` back to pending, due now; returns how many."""
+    ids = list(set(event_ids))
+    if not ids:
+        return 0
+    await lock_keys_of_events(conn, ids)
+    result = await conn.execute(
+        update(events).where(events.c.id.in_(ids), is_status(events, "dead")).values(next_attempt_at=now, **_REPLAYED)
+    )
+    await heads.refresh_for_events(conn, ids)
+    return result.rowcount
+
+
+async def replay_dead(conn: AsyncConnection, tenant_id: str | None, source: str | None, now: datetime) -> int:
+    """Every dead event (of a tenant, of a source) back to pending, due now; returns how many."""
+    conditions = [is_status(events, "dead")]
+    if tenant_id is not None:
+        conditions.append(events.c.tenant_id == tenant_id)
+    if source is not None:
+        conditions.append(events.c.source == source)
+    return await _move_keys(conn, conditions, {"next_attempt_at": now, **_REPLAYED})
+
+
+async def _move_keys(conn: AsyncConnection, conditions: list[ColumnElement[bool]], values: dict[str, object]) -> int:
+    """Update the events matching ``conditions`` key by key, holding the locks of their keys.
+
+    The keys are found first and locked, and only their events change: an event of a new key stored meanwhile
+    is left as it came (it was not there when the operator asked).
+    """
+    keys = sorted(set((await conn.execute(select(events.c.ordering_key).where(*conditions).distinct())).scalars()))
+    await lock_keys(conn, keys)
+    moved = 0
+    for chunk in heads.chunks(keys):
+        result = await conn.execute(update(events).where(*conditions, events.c.ordering_key.in_(chunk)).values(values))
+        moved += result.rowcount
+    await heads.refresh_keys(conn, keys)
+    return moved
+
+
+async def _move(conn: AsyncConnection, tenant_id: str, from_status: str, to_status: str) -> int:
+    conditions = [events.c.tenant_id == tenant_id, events.c.status == from_status]
+    return await _move_keys(conn, conditions, {"status": to_status})
+
+
+async def set_tenant_status(conn: AsyncConnection, tenant_id: str, status: TenantStatus, now: datetime) -> None:
+    """Start or stop a tenant's deliveries; raises ValueError for an unknown tenant. Taken before its backlog is
+    moved: the row lock makes ingests of the tenant that began earlier commit first (see ``_TENANT_STATUSES``)."""
+    result = await conn.execute(
+        update(tenants).where(tenants.c.id == tenant_id).values(status=status.value, updated_at=now)
+    )
+    if result.rowcount == 0:
+        raise ValueError(f"unknown tenant {tenant_id!r}")
+
+
+async def park_tenant(conn: AsyncConnection, tenant_id: str) -> int:
+    """Set a tenant's pending events aside (its Wix app was removed); returns how many."""
+    return await _move(conn, tenant_id, "pending", "parked")
+
+
+async def unpark_tenant(conn: AsyncConnection, tenant_id: str) -> int:
+    """Put a tenant's parked events back in the queue; returns how many."""
+    return await _move(conn, tenant_id, "parked", "pending")
