@@ -123,7 +123,9 @@ async def _import(
     if not wait:
         store = await Store.open(settings.database_url)
         try:
-            await store.ledger.upsert_tenant(options.tenant)
+            # Registered if new; a tenant stopped by App Removed stays stopped, and the rows are stored parked.
+            if await store.ledger.get_tenant(options.tenant) is None:
+                await store.ledger.upsert_tenant(options.tenant)
             return await _with_progress(store, file, mapping, options, None), None
         finally:
             await store.close()
