@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
-import httpx2
 import pytest
 
 from inboxbridge.wix import (
@@ -15,6 +13,7 @@ from inboxbridge.wix import (
     Direction,
     Message,
     MessageContent,
+    RawResponse,
     RetryPolicy,
     TextItem,
     Visibility,
@@ -26,7 +25,7 @@ from inboxbridge.wix import (
     WixUnauthorizedError,
 )
 
-from .fakes import FakeTime, FakeWix, make_client, reply
+from .fakes import NO_ANSWER_IN_TIME, FakeTime, FakeWix, Sent, make_client, reply
 
 SECRET = "app-secret-value"
 AUTH = AppInstanceAuth(app_id="app-1", app_secret=SECRET, instance_id="inst-1")
@@ -44,7 +43,7 @@ class TokenServer:
         fake.on(*TOKEN, self.token)
         fake.on(*CONVERSATION, self.conversation)
 
-    async def token(self, request: httpx2.Request) -> httpx2.Response:
+    async def token(self, request: Sent) -> RawResponse:
         for _ in range(5):
             await asyncio.sleep(0)
         value = f"tok-{len(self.issued) + 1}"
@@ -52,7 +51,7 @@ class TokenServer:
         self.valid.add(value)
         return reply(200, {"access_token": value, "token_type": "Bearer", "expires_in": self.expires_in})
 
-    async def conversation(self, request: httpx2.Request) -> httpx2.Response:
+    async def conversation(self, request: Sent) -> RawResponse:
         if request.headers.get("authorization") not in self.valid:
             return reply(401, {"message": "invalid token"})
         return reply(200, {"conversation": {"id": "conv-1"}})
@@ -79,7 +78,7 @@ async def test_app_instance_token_request_and_raw_token_header(
     await client.site(AUTH).get_conversation("conv-1")
 
     (token_request,) = fake.sent(*TOKEN)
-    assert json.loads(token_request.content) == {
+    assert token_request.json() == {
         "grant_type": "client_credentials",
         "client_id": "app-1",
         "client_secret": SECRET,
@@ -231,7 +230,7 @@ async def test_client_and_site_reprs_hold_no_secrets(client: WixClient, tokens: 
 
 
 async def test_a_failed_token_request_leaves_the_callers_send_outcome_known(fake: FakeWix, fake_time: FakeTime) -> None:
-    fake.on(*TOKEN, httpx2.ReadTimeout("simulated", request=httpx2.Request("POST", "https://wix.test/")))
+    fake.on(*TOKEN, NO_ANSWER_IN_TIME)
     message = Message(
         content=MessageContent(basic=BasicContent(items=[TextItem(text="hi")])),
         direction=Direction.PARTICIPANT_TO_BUSINESS,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
 
-import httpx2
 import pytest
 
 from inboxbridge.wix import (
@@ -27,7 +25,17 @@ from inboxbridge.wix import (
 )
 
 from .conftest import API_KEY
-from .fakes import FakeTime, FakeWix, make_client, reply
+from .fakes import (
+    CONNECT_FAILED,
+    CONNECTION_BROKEN,
+    NO_ANSWER_IN_TIME,
+    NO_CONNECTION_IN_TIME,
+    FakeTime,
+    FakeWix,
+    Reply,
+    make_client,
+    reply,
+)
 
 SEND = ("POST", "/inbox/v2/messages")
 QUERY = ("POST", "/contacts/v4/contacts/query")
@@ -54,35 +62,28 @@ def message() -> Message:
     )
 
 
-def transport_error(kind: type[httpx2.TransportError]) -> httpx2.TransportError:
-    return kind("simulated", request=httpx2.Request("POST", "https://wix.test/"))
-
-
 # Which failures leave the outcome unknown.
 
-OUTCOME_CASES: list[tuple[Callable[[], object], type[WixRetryableError], bool]] = [
-    (lambda: transport_error(httpx2.ConnectError), WixConnectionError, False),
-    (lambda: transport_error(httpx2.ConnectTimeout), WixTimeoutError, False),
-    (lambda: transport_error(httpx2.PoolTimeout), WixTimeoutError, False),
-    (lambda: transport_error(httpx2.ReadTimeout), WixTimeoutError, True),
-    (lambda: transport_error(httpx2.WriteTimeout), WixTimeoutError, True),
-    (lambda: transport_error(httpx2.ReadError), WixConnectionError, True),
-    (lambda: transport_error(httpx2.RemoteProtocolError), WixConnectionError, True),
-    (lambda: reply(429, {"message": "throttled"}), WixRateLimitedError, False),
-    (lambda: reply(500, b""), WixServerError, True),
-    (lambda: reply(503, {"message": "down"}), WixServerError, True),
+OUTCOME_CASES: list[tuple[Reply, type[WixRetryableError], bool]] = [
+    (CONNECT_FAILED, WixConnectionError, False),
+    (NO_CONNECTION_IN_TIME, WixTimeoutError, False),
+    (NO_ANSWER_IN_TIME, WixTimeoutError, True),
+    (CONNECTION_BROKEN, WixConnectionError, True),
+    (reply(429, {"message": "throttled"}), WixRateLimitedError, False),
+    (reply(500, b""), WixServerError, True),
+    (reply(503, {"message": "down"}), WixServerError, True),
 ]
 
 
-@pytest.mark.parametrize(("make", "error_class", "unknown"), OUTCOME_CASES)
+@pytest.mark.parametrize(("failure", "error_class", "unknown"), OUTCOME_CASES)
 async def test_send_message_outcome_unknown(
     fake: FakeWix,
     fake_time: FakeTime,
-    make: Callable[[], object],
+    failure: Reply,
     error_class: type[WixRetryableError],
     unknown: bool,
 ) -> None:
-    fake.on(*SEND, make())  # type: ignore[arg-type]
+    fake.on(*SEND, failure)
     async with make_client(fake, fake_time, retry=RetryPolicy.never()) as wix:
         with pytest.raises(error_class) as caught:
             await wix.site(ApiKeyAuth(api_key=API_KEY, site_id="s")).send_message("conv-1", message())
@@ -116,7 +117,7 @@ async def test_send_message_is_not_repeated_after_a_server_error(site: WixSite, 
 
 
 async def test_send_message_is_not_repeated_after_a_read_timeout(site: WixSite, fake: FakeWix) -> None:
-    fake.on(*SEND, transport_error(httpx2.ReadTimeout), SENT)
+    fake.on(*SEND, NO_ANSWER_IN_TIME, SENT)
 
     with pytest.raises(WixTimeoutError) as caught:
         await site.send_message("conv-1", message())
@@ -128,7 +129,7 @@ async def test_send_message_is_not_repeated_after_a_read_timeout(site: WixSite, 
 async def test_send_message_is_retried_when_wix_certainly_did_not_get_it(
     site: WixSite, fake: FakeWix, fake_time: FakeTime
 ) -> None:
-    fake.on(*SEND, transport_error(httpx2.ConnectError), reply(429, {}, headers={"Retry-After": "2"}), SENT)
+    fake.on(*SEND, CONNECT_FAILED, reply(429, {}, headers={"Retry-After": "2"}), SENT)
 
     sent = await site.send_message("conv-1", message())
 
@@ -150,12 +151,12 @@ async def test_create_contact_is_not_repeated_after_a_server_error(site: WixSite
 
 @pytest.mark.parametrize(
     "failure",
-    [reply(503, b""), transport_error(httpx2.ReadTimeout), transport_error(httpx2.ReadError)],
+    [reply(503, b""), NO_ANSWER_IN_TIME, CONNECTION_BROKEN],
 )
 async def test_safe_calls_are_retried_after_any_retryable_failure(
-    site: WixSite, fake: FakeWix, fake_time: FakeTime, failure: object
+    site: WixSite, fake: FakeWix, fake_time: FakeTime, failure: Reply
 ) -> None:
-    fake.on(*QUERY, failure, failure, NO_CONTACTS)  # type: ignore[arg-type]
+    fake.on(*QUERY, failure, failure, NO_CONTACTS)
 
     page = await site.query_contacts()
 
@@ -233,7 +234,7 @@ def test_retry_policy_rejects_nonsense() -> None:
 
 async def test_an_earlier_try_that_may_have_landed_keeps_the_outcome_unknown(site: WixSite, fake: FakeWix) -> None:
     route = ("POST", "/inbox/v2/conversations")
-    fake.on(*route, transport_error(httpx2.ReadTimeout), transport_error(httpx2.ConnectError))
+    fake.on(*route, NO_ANSWER_IN_TIME, CONNECT_FAILED)
 
     with pytest.raises(WixConnectionError) as caught:
         await site.get_or_create_conversation(contact_id="c-1")

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx2
 import orjson
 import pytest
 
@@ -19,10 +18,12 @@ from inboxbridge.wix import (
     ApiKeyAuth,
     BasicContent,
     Direction,
+    Limits,
     Message,
     MessageContent,
     RetryPolicy,
     TextItem,
+    Timeout,
     Visibility,
     WixClient,
     WixConnectionError,
@@ -193,7 +194,7 @@ async def test_a_closed_port_is_a_connection_error_wix_never_saw() -> None:
 async def test_no_answer_within_the_read_timeout_leaves_the_outcome_unknown() -> None:
     async with LoopbackServer(answer(200)) as server:
         server.handler = server.never_answer
-        async with real_client(server.url, timeout=httpx2.Timeout(5.0, read=0.2)) as wix:
+        async with real_client(server.url, timeout=Timeout(connect=5.0, read=0.2, pool=5.0)) as wix:
             with pytest.raises(WixTimeoutError) as caught:
                 await send(wix.site(KEY_AUTH))
 
@@ -232,10 +233,10 @@ async def test_a_broken_answer_leaves_the_outcome_unknown(raw: bytes) -> None:
 
 
 async def test_no_free_connection_in_time_is_a_timeout_wix_never_saw() -> None:
-    limits = httpx2.Limits(max_connections=1)
+    limits = Limits(max_connections=1)
     async with LoopbackServer(answer(200)) as server:
         server.handler = server.never_answer
-        async with real_client(server.url, timeout=httpx2.Timeout(0.2, read=5.0), limits=limits) as wix:
+        async with real_client(server.url, timeout=Timeout(connect=0.2, read=5.0, pool=0.2), limits=limits) as wix:
             site = wix.site(KEY_AUTH)
             holder = asyncio.create_task(send(site))
             while not server.received:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx2
+import aiohttp
 import typer
 import uvicorn
 
@@ -59,12 +59,11 @@ async def _demo(server: uvicorn.Server, service: Service, settings: Settings, ke
     assert service.sandbox is not None
     sandbox_url = service.sandbox.url
     console.print(f"service: {base}   Wix sandbox: {sandbox_url}   store: {settings.database_url}", highlight=False)
-    async with httpx2.AsyncClient(timeout=10) as http:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
         for hook in demo_webhooks():
-            answer = await http.post(f"{base}/hooks/demo/{hook.source}", content=hook.body, headers=hook.headers)
-            console.print(
-                f"  POST /hooks/demo/{hook.source:<8} → {answer.status_code}  {hook.summary}", highlight=False
-            )
+            async with http.post(f"{base}/hooks/demo/{hook.source}", data=hook.body, headers=hook.headers) as answer:
+                status = answer.status
+            console.print(f"  POST /hooks/demo/{hook.source:<8} → {status}  {hook.summary}", highlight=False)
         expected = len(demo_webhooks())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -72,7 +71,8 @@ async def _demo(server: uvicorn.Server, service: Service, settings: Settings, ke
             if counts["delivered"] + counts["dead"] >= expected:
                 break
             await asyncio.sleep(0.1)
-        inbox = (await http.get(f"{sandbox_url}/_sandbox/sites/{DEMO_SITE_ID}/conversations")).json()
+        async with http.get(f"{sandbox_url}/_sandbox/sites/{DEMO_SITE_ID}/conversations") as answer:
+            inbox = await answer.json()
     counts = await service.store.counts("demo")
     console.print(
         f"\ndelivered {counts['delivered']} of {expected}, dead {counts['dead']}, pending {counts['pending']}"

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
+import aiohttp
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -33,6 +33,7 @@ APP_INSTALLED = "AppInstalled"
 APP_REMOVED = "AppRemoved"
 CONVERSATIONS_MERGED = "wix.crm.inbox.v2.conversation_conversations_merged"
 _TTL = 3600
+_SEND_TIMEOUT = aiohttp.ClientTimeout(total=5.0)
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,19 @@ class EventSender:
         error: str | None = None
         if app.webhook_url:
             try:
-                async with httpx2.AsyncClient(timeout=5.0) as client:
-                    answer = await client.post(
-                        app.webhook_url, content=token, headers={"Content-Type": "text/plain; charset=utf-8"}
-                    )
-                status = answer.status_code
-            except httpx2.HTTPError as exc:
+                async with (
+                    aiohttp.ClientSession(timeout=_SEND_TIMEOUT) as client,
+                    client.post(
+                        app.webhook_url,
+                        data=token.encode(),
+                        headers={"Content-Type": "text/plain; charset=utf-8"},
+                        # The event log records the status the app's URL answered with, not a redirect's target's.
+                        allow_redirects=False,
+                    ) as answer,
+                ):
+                    status = answer.status
+            # aiohttp raises a bare TimeoutError when the whole send outlasts its timeout.
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
         else:
             error = "the app has no webhook_url"

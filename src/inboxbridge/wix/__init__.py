@@ -8,6 +8,8 @@ token cache; ``client.site(auth)`` gives the calls for one site::
         contacts = await site.find_contacts_by_email("a@b.com", fields=["id"])
 
 Failures raise :class:`WixError` subclasses; see :mod:`inboxbridge.wix.errors` for what each means.
+``WixClient(timeout=Timeout(...), limits=Limits(...))`` tunes the aiohttp connection pool, and
+``WixClient(backend=...)`` sends through any other :class:`HttpBackend` instead (tests' fakes).
 """
 
 from inboxbridge.wix.auth import ApiKeyAuth, AppInstanceAuth, Auth
@@ -29,6 +31,7 @@ from inboxbridge.wix.errors import (
     WixUnauthorizedError,
     parse_retry_after,
 )
+from inboxbridge.wix.http import HttpBackend, Limits, RawResponse, Timeout
 from inboxbridge.wix.models import (
     Badge,
     BasicContent,
@@ -70,7 +73,9 @@ __all__ = [
     "Direction",
     "FieldViolation",
     "FileItem",
+    "HttpBackend",
     "ImageItem",
+    "Limits",
     "Message",
     "MessageContent",
     "MessagesPage",
@@ -78,10 +83,12 @@ __all__ = [
     "Participant",
     "PrimaryInfo",
     "RateLimiter",
+    "RawResponse",
     "RetryPolicy",
     "SendAs",
     "Sort",
     "TextItem",
+    "Timeout",
     "TokenBucketLimiter",
     "Visibility",
     "WixBadRequestError",

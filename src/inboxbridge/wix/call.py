@@ -1,12 +1,19 @@
-"""The description of one Wix API request, as a site method hands it to the client."""
+"""The description of one Wix API request, and what a site method hands it to.
+
+:class:`~inboxbridge.wix.site.WixSite` depends on the :class:`Caller` protocol alone, which
+:class:`~inboxbridge.wix.WixClient` satisfies, so that the client can build sites without the two importing
+each other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["Call"]
+from inboxbridge.wix.auth import Auth
+
+__all__ = ["Call", "Caller"]
 
 
 @dataclass(frozen=True)
@@ -25,3 +32,11 @@ class Call:
     params: Mapping[str, str] | None = None
     safe_to_repeat: bool = True
     writes: bool = False
+
+
+class Caller(Protocol):
+    """Sends a site's calls: credentials, rate limit, retries and the mapping of failures to typed errors."""
+
+    async def request(self, auth: Auth, call: Call) -> dict[str, Any]:
+        """Send ``call`` for ``auth``'s site; the decoded JSON answer, or a ``WixError`` raised."""
+        ...

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
-import httpx2
 import orjson
 
 from inboxbridge.wix.auth import ApiKeyAuth, AppInstanceAuth, Auth
@@ -30,9 +29,8 @@ from inboxbridge.wix.errors import (
     WixUnauthorizedError,
     error_for_status,
 )
-from inboxbridge.wix.http import DEFAULT_LIMITS, HttpBackend
+from inboxbridge.wix.http import HttpBackend, Limits, Timeout
 from inboxbridge.wix.http_aiohttp import AiohttpBackend
-from inboxbridge.wix.http_httpx import HttpxBackend
 from inboxbridge.wix.ratelimit import RateLimiter, TokenBucketLimiter
 from inboxbridge.wix.retry import RetryPolicy
 from inboxbridge.wix.site import WixSite
@@ -50,10 +48,9 @@ ResponseObserver = Callable[[str, str, int, float], None]
 
 
 def _encode_json(value: Any) -> bytes:
-    """``value`` as compact UTF-8 JSON, refusing what httpx2's encoder refused."""
+    """``value`` as compact UTF-8 JSON; NaN and infinities, which JSON has no number for, raise ValueError."""
     body = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-    # orjson writes NaN and infinities as null where the JSON spec has no number for them; look closer only
-    # then, and let the stdlib raise its ValueError for them as before.
+    # orjson writes NaN and infinities as null; look closer only then, and let the stdlib raise its ValueError.
     if b"null" in body:
         json.dumps(value, allow_nan=False)
     return body
@@ -62,12 +59,13 @@ def _encode_json(value: Any) -> bytes:
 class WixClient:
     """The async client of Wix's REST API; create one per process and share it.
 
-    ``timeout`` is seconds (or an ``httpx2.Timeout`` for connect/read/write/pool limits). Requests of one site
-    (API key's site id, or app instance id) share a token bucket of ``rate_limit_per_second`` with
-    ``rate_limit_burst``, unless ``limiter`` supplies another :class:`RateLimiter` (e.g. one shared between
-    processes). ``limits`` sizes the connection pool. Requests go out through aiohttp (see
-    :class:`~inboxbridge.wix.http_aiohttp.AiohttpBackend` for how ``timeout`` and ``limits`` map onto it), or
-    through httpx2 when ``transport`` replaces the network (tests). ``clock`` and ``sleep`` drive token expiry,
+    ``timeout`` is seconds (or a :class:`~inboxbridge.wix.http.Timeout` for separate connect/read/pool limits).
+    Requests of one site (API key's site id, or app instance id) share a token bucket of
+    ``rate_limit_per_second`` with ``rate_limit_burst``, unless ``limiter`` supplies another
+    :class:`RateLimiter` (e.g. one shared between processes). ``limits`` sizes the connection pool. Requests go
+    out through aiohttp (see :class:`~inboxbridge.wix.http_aiohttp.AiohttpBackend` for how ``timeout`` and
+    ``limits`` map onto it), or through ``backend``, another :class:`~inboxbridge.wix.http.HttpBackend` (tests'
+    fakes), which ``timeout`` and ``limits`` then do not apply to. ``clock`` and ``sleep`` drive token expiry,
     the default limiter and retry waits. ``on_response`` is told of every HTTP exchange (method, path, status
     or 0 when no answer came, seconds taken), e.g. to keep metrics.
     """
@@ -76,12 +74,12 @@ class WixClient:
         self,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        timeout: float | httpx2.Timeout = 10.0,
+        timeout: float | Timeout = 10.0,
         retry: RetryPolicy | None = None,
         rate_limit_per_second: float = 200 / 60,
         rate_limit_burst: int = 10,
-        transport: httpx2.AsyncBaseTransport | None = None,
-        limits: httpx2.Limits | None = None,
+        limits: Limits | None = None,
+        backend: HttpBackend | None = None,
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -95,13 +93,10 @@ class WixClient:
             rate_limit_per_second, rate_limit_burst, clock=clock, sleep=sleep
         )
         self.tokens = TokenCache(self._fetch_token, clock=clock)
-        timeout = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
-        limits = limits or DEFAULT_LIMITS
-        self._http: HttpBackend = (
-            AiohttpBackend(self.base_url, timeout, limits)
-            if transport is None
-            else HttpxBackend(self.base_url, timeout, limits, transport)
-        )
+        if backend is None:
+            timeout = timeout if isinstance(timeout, Timeout) else Timeout.uniform(timeout)
+            backend = AiohttpBackend(self.base_url, timeout, limits or Limits())
+        self._http: HttpBackend = backend
 
     def __repr__(self) -> str:
         return f"WixClient(base_url={self.base_url!r}, retry={self.retry!r}, limiter={self.limiter!r})"
@@ -195,11 +190,14 @@ class WixClient:
 
     async def _send(self, call: Call, headers: dict[str, str]) -> dict[str, Any]:
         """One HTTP exchange; the answer's JSON object, or the typed error."""
-        json_body = None if call.json is None else _encode_json(call.json)
+        content = None
+        if call.json is not None:
+            content = _encode_json(call.json)
+            headers = {**headers, "Content-Type": "application/json"}
         started = time.perf_counter()
         try:
             response = await self._http.exchange(
-                call.method, call.path, json_body=json_body, params=call.params, headers=headers
+                call.method, call.path, body=content, params=call.params, headers=headers
             )
         except (WixTimeoutError, WixConnectionError):
             self._observe(call, 0, started)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import ssl
 import urllib.request
 from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 import aiohttp
-import httpx2
 from yarl import URL
 
 from inboxbridge.wix.errors import WixRetryableError
-from inboxbridge.wix.http import USER_AGENT, RawResponse, no_answer_error
+from inboxbridge.wix.http import USER_AGENT, Limits, RawResponse, Timeout, no_answer_error
 
 __all__ = ["AiohttpBackend"]
 
@@ -33,32 +33,30 @@ _NOT_SENT = (
 class AiohttpBackend:
     """Exchanges over one ``aiohttp.ClientSession``, created in the first exchange (it needs a running loop).
 
-    ``timeout`` and ``limits`` keep their httpx2 meaning as far as aiohttp allows:
+    How ``timeout`` and ``limits`` map onto aiohttp:
 
     - ``connect`` bounds the TCP connect and TLS handshake; the wait for a free pooled connection plus DNS and
       connect is bounded by the larger of ``connect`` and ``pool`` (aiohttp has one budget for both);
-    - ``read`` bounds each wait for the answer's bytes, as in httpx2; ``write`` has no aiohttp counterpart and is
-      not enforced (requests are a few KB, which the kernel takes in one write);
-    - ``max_connections`` caps the connections (None: no cap) and ``keepalive_expiry`` ends idle ones;
-      ``max_keepalive_connections`` has no counterpart: any idle connection is kept unless it is 0, which turns
-      keep-alive off.
+    - ``read`` bounds each wait for the answer's bytes; writing the request has no bound of its own (requests
+      are a few KB, which the kernel takes in one write);
+    - any idle connection is kept for the next request, for ``keepalive_expiry`` seconds, unless ``keep_alive``
+      is off.
 
-    The environment is read once, here, as httpx2 did: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY choose
-    the proxy for the base URL's host, SSL_CERT_FILE and SSL_CERT_DIR the trusted CAs (the same TLS context as
-    httpx2). aiohttp's own ``trust_env`` stays off: it looks the proxy and ``.netrc`` up again on every request,
-    in a worker thread, which costs more CPU than the whole exchange. Unlike httpx2, aiohttp itself sends an
-    idempotent request (GET) a second time when a pooled connection turns out to have been closed, and caches
-    DNS answers for 10 s.
+    The environment is read once, here: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY choose the proxy for
+    the base URL's host, SSL_CERT_FILE or else SSL_CERT_DIR the trusted CAs (else the system's). aiohttp's own
+    ``trust_env`` stays off: it looks the proxy and ``.netrc`` up again on every request, in a worker thread,
+    which costs more CPU than the whole exchange. aiohttp itself sends an idempotent request (GET) a second time
+    when a pooled connection turns out to have been closed, and caches DNS answers for 10 s.
     """
 
-    def __init__(self, base_url: str, timeout: httpx2.Timeout, limits: httpx2.Limits) -> None:
+    def __init__(self, base_url: str, timeout: Timeout, limits: Limits) -> None:
         url = URL(base_url)
         # Percent- and IDNA-encoded once, so that each request's URL can be put together as an encoded string.
         self._base_url = str(url)
         self._timeout = _client_timeout(timeout)
         self._limits = limits
         self._proxy, self._proxy_auth = _environment_proxy(url)
-        self._ssl: ssl.SSLContext | bool = httpx2.create_ssl_context() if url.scheme == "https" else True
+        self._ssl: ssl.SSLContext | bool = _tls_context() if url.scheme == "https" else True
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -67,22 +65,20 @@ class AiohttpBackend:
         method: str,
         path: str,
         *,
-        json_body: bytes | None,
+        body: bytes | None,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str],
     ) -> RawResponse:
         """One request; see :class:`~inboxbridge.wix.http.HttpBackend`."""
         session = self._session or self._open()
-        # Encoded as httpx2 did (stdlib urlencode), and handed over as is: yarl need not parse it again.
+        # Encoded by the stdlib and handed over as is: yarl need not parse it again.
         query = f"?{urlencode(params)}" if params else ""
         url = URL(f"{self._base_url}{_quoted(path)}{query}", encoded=True)
-        if json_body is not None:
-            headers = {**headers, "Content-Type": "application/json"}
         try:
             async with session.request(
                 method,
                 url,
-                data=json_body,
+                data=body,
                 headers=headers,
                 allow_redirects=False,
                 proxy=self._proxy,
@@ -104,11 +100,10 @@ class AiohttpBackend:
         if self._closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         limits = self._limits
-        keep_alive = limits.max_keepalive_connections != 0
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections or 0,
-            keepalive_timeout=limits.keepalive_expiry if keep_alive else None,
-            force_close=not keep_alive,
+            keepalive_timeout=limits.keepalive_expiry if limits.keep_alive else None,
+            force_close=not limits.keep_alive,
             ssl=self._ssl,
             # aiohttp rounds deadlines of 5 s or more up to a whole second; keep them as configured.
             timeout_ceil_threshold=math.inf,
@@ -128,7 +123,7 @@ def _quoted(path: str) -> str:
     return quote(path, safe=_PATH_SAFE)
 
 
-def _client_timeout(timeout: httpx2.Timeout) -> aiohttp.ClientTimeout:
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     connect, pool = timeout.connect, timeout.pool
     return aiohttp.ClientTimeout(
         total=None,
@@ -137,6 +132,19 @@ def _client_timeout(timeout: httpx2.Timeout) -> aiohttp.ClientTimeout:
         sock_read=timeout.read,
         ceil_threshold=math.inf,
     )
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Certificate-checking TLS trusting the CAs in SSL_CERT_FILE, or else SSL_CERT_DIR, or else the system's.
+
+    The variables are read here rather than by OpenSSL, which would trust its compiled-in CA directory as well as
+    the CAs SSL_CERT_FILE names.
+    """
+    if cafile := os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
+    return ssl.create_default_context()
 
 
 def _environment_proxy(url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:

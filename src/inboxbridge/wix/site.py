@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
 from inboxbridge.wix.auth import Auth
-from inboxbridge.wix.call import Call
+from inboxbridge.wix.call import Call, Caller
 from inboxbridge.wix.errors import WixPermanentError
 from inboxbridge.wix.models import (
     Contact,
@@ -24,9 +24,6 @@ from inboxbridge.wix.models import (
     Visibility,
     to_wire,
 )
-
-if TYPE_CHECKING:
-    from inboxbridge.wix.client import WixClient
 
 __all__ = ["WixSite"]
 
@@ -58,9 +55,12 @@ def _parse(model: type[_Model], data: Any, call: Call) -> _Model:
 
 
 class WixSite:
-    """Contacts and Inbox calls for one site, made through a shared :class:`~inboxbridge.wix.WixClient`."""
+    """Contacts and Inbox calls for one site, made through a shared :class:`~inboxbridge.wix.WixClient`.
 
-    def __init__(self, client: WixClient, auth: Auth) -> None:
+    ``client`` is any :class:`~inboxbridge.wix.call.Caller`; ``WixClient.site`` passes itself.
+    """
+
+    def __init__(self, client: Caller, auth: Auth) -> None:
         self.client = client
         self.auth = auth
 
