@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from inboxbridge.sources import SourceConfig
+from inboxbridge.providers import SourceConfig
 
 __all__ = [
     "AdminSettings",

@@ -29,7 +29,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from inboxbridge.events import MAX_TEXT, Direction, EventKind, InboundEvent
-from inboxbridge.sources.values import as_time, as_url, split_name, truncate
+from inboxbridge.providers.helpers.values import as_time, as_url, split_name, truncate
 
 __all__ = ["ImportMapping", "MappingError", "RowError", "load_mapping", "row_event"]
 

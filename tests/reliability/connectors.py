@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from inboxbridge.sources.twilio_signature import twilio_signature
+from inboxbridge.providers.twilio.signature import twilio_signature
 
 __all__ = ["CONNECTORS", "PUBLIC", "Connector", "Req", "source_settings"]
 
 PUBLIC = "https://bridge.example.com"
-FIXTURES = Path(__file__).parents[1] / "sources" / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "providers" / "fixtures"
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 STANDARD_KEY = b"standard-webhooks-key-for-tests!"

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from starlette.routing import Route
 
+from inboxbridge.providers import WebhookRequest, build_source, parse_source_config
 from inboxbridge.sandbox import SandboxConfig, SandboxServer
 from inboxbridge.server import admin_api, dashboard
-from inboxbridge.sources import WebhookRequest, build_source, parse_source_config
 
 from .connectors import CONNECTORS, PUBLIC
 from .inprocess import TENANTS, app_client
@@ -41,7 +41,7 @@ def _compared_names(node: ast.Compare) -> str:
 
 
 def test_no_signature_or_secret_is_compared_with_equals() -> None:
-    files = [*sorted((SRC / "sources").glob("*.py")), SRC / "server" / "auth.py", SRC / "server" / "wix_events.py"]
+    files = [*sorted((SRC / "providers").rglob("*.py")), SRC / "server" / "auth.py", SRC / "server" / "wix_events.py"]
     found = []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -80,7 +80,7 @@ def test_every_source_verifies_with_compare_digest(monkeypatch: pytest.MonkeyPat
         Figure(
             "security",
             "constant-time comparison",
-            "no `==` on signatures, secrets or tokens in sources/ and the admin auth (AST scan); every source "
+            "no `==` on signatures, secrets or tokens in providers/ and the admin auth (AST scan); every source "
             "verifies genuine and forged requests through `hmac.compare_digest` (counted by monkeypatching)",
             checked,
             f"{checked // 2} forged requests",

@@ -1,0 +1,141 @@
+"""Twilio Messaging: inbound SMS/MMS (and WhatsApp) webhooks, and status callbacks of messages the business sent.
+
+Twilio posts a form. The customer is whichever side of the message is not one of the business's own numbers;
+pictures arrive as ``MediaUrl{N}`` / ``MediaContentType{N}``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from inboxbridge.events import Attachment, AttachmentKind, Direction, EventKind, InboundEvent
+from inboxbridge.phones import normalize_phone
+from inboxbridge.providers.base import PayloadError, WebhookRequest
+from inboxbridge.providers.helpers.clock import Clock
+from inboxbridge.providers.helpers.connector import make_attachment, make_event
+from inboxbridge.providers.helpers.forms import flat_form, form_fields, form_value
+from inboxbridge.providers.helpers.values import customer_phone
+from inboxbridge.providers.twilio.signature import TwilioConfig, TwilioSource
+
+__all__ = ["TwilioSmsSource", "TwilioSmsSourceConfig"]
+
+CHANNEL = "SMS"
+_WHATSAPP = "whatsapp:"
+_INBOUND_STATUSES = frozenset({"received", "receiving", "accepted"})
+_MAX_MEDIA = 10
+
+
+class TwilioSmsSourceConfig(TwilioConfig):
+    """A Twilio phone number's (or Messaging Service's) message webhook and status callback."""
+
+    type: Literal["twilio_sms"] = "twilio_sms"
+    business_numbers: list[str] = Field(default_factory=list)
+    """The business's own numbers (E.164, or national with ``default_region``): the customer is the other side."""
+    sync_sent: bool = False
+    """Also turn status callbacks of messages the business sent into outbound messages."""
+    sent_statuses: list[str] = Field(default_factory=lambda: ["sent", "delivered"])
+    """Status callbacks that count as sent; the first one of a message wins (the MessageSid makes the rest repeats)."""
+
+    @field_validator("business_numbers")
+    @classmethod
+    def _numbers(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return [normalize_phone(number, info.data.get("default_region")) for number in value]
+
+    def build(self, name: str, *, clock: Clock | None = None) -> TwilioSmsSource:
+        """The source this configuration describes, named ``name``."""
+        return TwilioSmsSource(name, self)
+
+
+def _address(raw: str) -> tuple[str, bool]:
+    """(number, is WhatsApp): Twilio writes WhatsApp senders as ``whatsapp:+14155550123``."""
+    if raw.lower().startswith(_WHATSAPP):
+        return raw[len(_WHATSAPP) :], True
+    return raw, False
+
+
+def _media(fields: dict[str, list[str]]) -> tuple[Attachment, ...]:
+    count_text = form_value(fields, "NumMedia") or "0"
+    if not count_text.isdigit():
+        raise PayloadError(f"NumMedia is {count_text!r}, not a number")
+    attachments: list[Attachment] = []
+    for index in range(min(int(count_text), _MAX_MEDIA)):
+        url = form_value(fields, f"MediaUrl{index}")
+        if url is None:
+            raise PayloadError(f"NumMedia is {count_text} but MediaUrl{index} is missing")
+        if not url.startswith(("https://", "http://")):
+            raise PayloadError(f"MediaUrl{index} is not an http(s) URL")
+        mime = form_value(fields, f"MediaContentType{index}")
+        kind = AttachmentKind.IMAGE if mime and mime.lower().startswith("image/") else AttachmentKind.FILE
+        attachments.append(make_attachment(f"MediaUrl{index}", kind=kind, url=url, mime_type=mime))
+    return tuple(attachments)
+
+
+class TwilioSmsSource(TwilioSource[TwilioSmsSourceConfig]):
+    """A source configured by :class:`TwilioSmsSourceConfig`."""
+
+    def __init__(self, name: str, config: TwilioSmsSourceConfig, *, clock: Clock | None = None) -> None:
+        super().__init__(name, config, clock=clock)
+        self._business = frozenset(config.business_numbers)
+
+    def _is_business(self, raw: str) -> bool:
+        try:
+            return normalize_phone(raw, self._config.default_region) in self._business
+        except ValueError:
+            return False
+
+    def _direction(self, sender: str, recipient: str, status: str | None) -> Direction:
+        if self._is_business(sender):
+            return Direction.OUTBOUND
+        if self._is_business(recipient):
+            return Direction.INBOUND
+        # No configured number on either side: an inbound webhook has no status beyond "received".
+        return Direction.INBOUND if status is None or status in _INBOUND_STATUSES else Direction.OUTBOUND
+
+    def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
+        """One message event per inbound message; one per sent message when ``sync_sent`` is on."""
+        fields = form_fields(request)
+        sender, recipient = form_value(fields, "From"), form_value(fields, "To")
+        status = (form_value(fields, "MessageStatus") or form_value(fields, "SmsStatus") or "").lower() or None
+        if sender is None:
+            raise PayloadError("the From parameter is missing: the message names no sender")
+        direction = self._direction(sender, recipient or "", status)
+        if direction is Direction.OUTBOUND:
+            if not self._config.sync_sent or status not in self._config.sent_statuses:
+                return []
+            if recipient is None:
+                raise PayloadError("the To parameter is missing: the sent message names no customer")
+        customer_raw = sender if direction is Direction.INBOUND else recipient
+        assert customer_raw is not None
+        number, whatsapp = _address(customer_raw)
+        field = "From" if direction is Direction.INBOUND else "To"
+        phone = customer_phone(number, self._config.default_region, field=field)
+        sid = form_value(fields, "MessageSid") or form_value(fields, "SmsSid")
+        token = request.headers.get("i-twilio-idempotency-token", "").strip()
+        external_id = sid or (f"token:{token}" if token else None)
+        if external_id is None:
+            raise PayloadError("the MessageSid parameter is missing: the message cannot be told apart from others")
+        body = form_value(fields, "Body")
+        attachments = _media(fields)
+        if body is None and not attachments:
+            if direction is Direction.INBOUND:
+                raise PayloadError("the message has neither a Body nor media")
+            # Twilio's status callbacks leave out the text of the message they report.
+            body = "SMS sent (its text is not in Twilio's status callback)"
+        return [
+            make_event(
+                "the message",
+                tenant=tenant,
+                source=self._name,
+                kind=EventKind.MESSAGE,
+                occurred_at=request.received_at,
+                external_id=external_id,
+                direction=direction,
+                phone=phone,
+                text=body,
+                attachments=attachments,
+                channel="WhatsApp" if whatsapp else CHANNEL,
+                raw=flat_form(fields),
+            )
+        ]
