@@ -67,13 +67,13 @@ async def _demo(server: uvicorn.Server, service: Service, settings: Settings, ke
         expected = len(demo_webhooks())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            counts = await service.store.counts("demo")
+            counts = await service.store.ledger.counts("demo")
             if counts["delivered"] + counts["dead"] >= expected:
                 break
             await asyncio.sleep(0.1)
         async with http.get(f"{sandbox_url}/_sandbox/sites/{DEMO_SITE_ID}/conversations") as answer:
             inbox = await answer.json()
-    counts = await service.store.counts("demo")
+    counts = await service.store.ledger.counts("demo")
     console.print(
         f"\ndelivered {counts['delivered']} of {expected}, dead {counts['dead']}, pending {counts['pending']}"
     )
