@@ -29,7 +29,7 @@ _FAR_FUTURE = to_micros(datetime(2100, 1, 1, tzinfo=UTC))
 async def _create(path: Path) -> None:
     store = await Store.open(f"sqlite:///{path}")
     try:
-        await store.upsert_tenant(TENANT)
+        await store.ledger.upsert_tenant(TENANT)
     finally:
         await store.close()
 
