@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 __all__ = ["InboxBridge", "__version__"]
 
 if TYPE_CHECKING:
-    from inboxbridge.api import InboxBridge
+    from inboxbridge.library import InboxBridge
 
 
 def __getattr__(name: str) -> object:
@@ -19,7 +19,7 @@ def __getattr__(name: str) -> object:
     load the Wix client alone.
     """
     if name == "InboxBridge":
-        from inboxbridge.api import InboxBridge
+        from inboxbridge.library import InboxBridge
 
         return InboxBridge
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

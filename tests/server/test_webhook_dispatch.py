@@ -1,5 +1,6 @@
-"""Webhooks take a short way past FastAPI: the answers are FastAPI's route's, byte for byte, and every other
-request (other methods, near-miss paths, the rest of the app) is still FastAPI's."""
+"""Webhooks are served by a plain ASGI endpoint on the app's router: the same answers, byte for byte, with or
+without a root path; unexpected errors, middleware and every other request (other methods, near-miss paths, the
+rest of the app) are FastAPI's, as for any route; the OpenAPI document declares the operation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 import pytest_asyncio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inboxbridge.sandbox import SandboxServer
 from inboxbridge.server import create_app
@@ -56,12 +58,12 @@ async def _send_all(app: Any, root_path: str, requests: Requests) -> list[Answer
 
 
 async def _both_ways(services: list[Service], requests: Requests) -> tuple[list[Answer], list[Answer]]:
-    """The answers of the first service's app, and of the second's under a root path (left to the FastAPI route)."""
+    """The answers of the first service's app, and of the second's under a root path."""
     direct, routed = services
     return await _send_all(create_app(direct), "", requests), await _send_all(create_app(routed), "/bridge", requests)
 
 
-async def test_webhook_answers_are_those_of_the_fastapi_route(
+async def test_webhook_answers_are_the_same_under_a_root_path(
     services: list[Service], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     new, other, anonymous = chat_body("d-1", "a@example.com", "hi"), chat_body("d-2", "b@example.com", "yo"), b"{}"
@@ -80,13 +82,15 @@ async def test_webhook_answers_are_those_of_the_fastapi_route(
     direct, routed = await _both_ways(services, requests)
     assert direct == routed
     assert [status for status, _, _ in direct] == [202, 200, 202, 400, 401, 401, 404, 404, 413]
-    assert await services[0].store.counts("shop") == await services[1].store.counts("shop")
+    status, headers, body = direct[0]
+    assert headers == [("content-length", str(len(body))), ("content-type", "application/json")]
+    assert await services[0].store.ledger.counts("shop") == await services[1].store.ledger.counts("shop")
 
     async def unavailable(events: object) -> None:
         raise StoreUnavailable("disk full")
 
     for service in services:
-        monkeypatch.setattr(service.store, "ingest", unavailable)
+        monkeypatch.setattr(service.store.queue, "ingest", unavailable)
     direct, routed = await _both_ways(services, [("/hooks/shop/chat", other, _signed(other))])
     assert direct == routed
     status, headers, _ = direct[0]
@@ -101,7 +105,7 @@ async def test_an_unexpected_error_is_a_plain_500_and_reaches_the_server(
     async def broken(events: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(service.store, "ingest", broken)
+    monkeypatch.setattr(service.store.queue, "ingest", broken)
     body = chat_body("e-1", "a@example.com", "hi")
     transport = httpx2.ASGITransport(app=create_app(service), raise_app_exceptions=False)
     async with httpx2.AsyncClient(transport=transport, base_url="http://bridge.example") as client:
@@ -129,3 +133,59 @@ def test_other_methods_and_near_miss_paths_are_answered_by_fastapi(live: LiveSer
         operation = client.get("/openapi.json").json()["paths"]["/hooks/{tenant}/{source}"]
         assert list(operation) == ["post"]
         assert operation["post"]["summary"] == "Receive a provider's webhook"
+
+
+class _Stamp:
+    """A pure ASGI middleware: notes each HTTP request's method and path, and stamps a header on its answer."""
+
+    def __init__(self, app: ASGIApp, seen: list[str]) -> None:
+        self.app = app
+        self.seen = seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.seen.append(f"{scope['method']} {scope['path']}")
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"x-stamp", b"seen")]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
+async def test_a_middleware_added_to_the_app_wraps_webhooks(services: list[Service]) -> None:
+    app = create_app(services[0])
+    seen: list[str] = []
+    app.add_middleware(_Stamp, seen=seen)
+    body = chat_body("m-1", "a@example.com", "hi")
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://bridge.example") as client:
+        accepted = await client.post("/hooks/shop/chat", content=body, headers=_signed(body))
+        unknown = await client.post("/hooks/nowhere/chat", content=body, headers=_signed(body))
+    assert (accepted.status_code, accepted.headers["x-stamp"]) == (202, "seen")
+    assert (unknown.status_code, unknown.headers["x-stamp"]) == (404, "seen")
+    assert seen == ["POST /hooks/shop/chat", "POST /hooks/nowhere/chat"]
+
+
+def test_the_openapi_document_declares_the_webhook_operation(services: list[Service]) -> None:
+    operations = create_app(services[0]).openapi()["paths"]["/hooks/{tenant}/{source}"]
+    assert list(operations) == ["post"]
+    operation = operations["post"]
+    assert operation["summary"] == "Receive a provider's webhook"
+    assert [(p["name"], p["in"], p["required"]) for p in operation["parameters"]] == [
+        ("tenant", "path", True),
+        ("source", "path", True),
+    ]
+    assert {status: answer["description"] for status, answer in operation["responses"].items()} == {
+        "200": "Already received: every event in it was stored before",
+        "202": "Accepted: the events are stored and will be delivered",
+        "400": "Unreadable request; kept in quarantine",
+        "401": "Missing or wrong signature; nothing stored",
+        "404": "Unknown tenant or source",
+        "413": "Body over the size limit",
+        "422": "Validation Error",
+        "503": "Store unavailable; retry later",
+    }

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from inboxbridge.server import operator
+from inboxbridge.server import admin_views
 from inboxbridge.server.admin_models import (
     DeadLetterAction,
     Dropped,
@@ -42,7 +42,7 @@ def _service(request: Request) -> Service:
 @router.get("/tenants", summary="Every tenant's counts, backlog age and latest error")
 async def tenants(request: Request) -> list[TenantOverview]:
     """One row per tenant: accepted, delivered, pending, retrying, dead, parked, oldest pending age, last error."""
-    return await operator.overview(_service(request))
+    return await admin_views.overview(_service(request))
 
 
 @router.get("/events", summary="Search events, newest first")
@@ -58,24 +58,24 @@ async def events(
     offset: Offset = 0,
 ) -> list[EventSummary]:
     """Events matching every filter given."""
-    where = operator.EventFilter(tenant, source, status, customer, occurred_after, occurred_before)
-    rows = await operator.list_events(_service(request), where, limit=limit, offset=offset)
-    return [operator.summary(row) for row in rows]
+    where = admin_views.EventFilter(tenant, source, status, customer, occurred_after, occurred_before)
+    rows = await admin_views.list_events(_service(request), where, limit=limit, offset=offset)
+    return [admin_views.summary(row) for row in rows]
 
 
 @router.get("/events/{event_id}", summary="One event in full", responses={404: {"description": "No such event"}})
 async def event(request: Request, event_id: IdPath) -> EventDetail:
     """The event's payload (secrets masked), the Wix message it becomes, every try with Wix's answer, links."""
     try:
-        return await operator.event_detail(_service(request), event_id)
-    except operator.NotFound as exc:
+        return await admin_views.event_detail(_service(request), event_id)
+    except admin_views.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 @router.post("/events/{event_id}/replay", summary="Replay one dead event")
 async def replay_event(request: Request, event_id: IdPath) -> Replayed:
     """Back to the queue if it is dead (``replayed`` 0 otherwise)."""
-    count = await operator.replay_dead(_service(request), [event_id], every=False, tenant=None, source=None)
+    count = await admin_views.replay_dead(_service(request), [event_id], every=False, tenant=None, source=None)
     return Replayed(replayed=count)
 
 
@@ -88,9 +88,9 @@ async def dead_letters(
     offset: Offset = 0,
 ) -> list[EventSummary]:
     """Events that will not be tried again until replayed, with the reason in ``last_error``."""
-    where = operator.EventFilter(tenant=tenant, source=source, status=EventStatus.DEAD)
-    rows = await operator.list_events(_service(request), where, limit=limit, offset=offset)
-    return [operator.summary(row) for row in rows]
+    where = admin_views.EventFilter(tenant=tenant, source=source, status=EventStatus.DEAD)
+    rows = await admin_views.list_events(_service(request), where, limit=limit, offset=offset)
+    return [admin_views.summary(row) for row in rows]
 
 
 @router.post(
@@ -101,7 +101,7 @@ async def dead_letters(
 async def replay_dead(request: Request, action: DeadLetterAction) -> Replayed:
     """Back to the queue, their retry schedule started over: ``ids``, or ``all`` (of ``tenant``, ``source``)."""
     try:
-        count = await operator.replay_dead(
+        count = await admin_views.replay_dead(
             _service(request), action.ids, every=action.all, tenant=action.tenant, source=action.source
         )
     except ValueError as exc:
@@ -117,7 +117,7 @@ async def replay_dead(request: Request, action: DeadLetterAction) -> Replayed:
 async def drop_dead(request: Request, action: DeadLetterAction) -> Dropped:
     """Delete with their tries: ``ids``, or ``all`` (of ``tenant``, ``source``). Only dead events are deleted."""
     try:
-        count = await operator.drop_dead(
+        count = await admin_views.drop_dead(
             _service(request), action.ids, every=action.all, tenant=action.tenant, source=action.source
         )
     except ValueError as exc:
@@ -134,7 +134,7 @@ async def quarantine(
 ) -> list[QuarantinedRequest]:
     """Each with why it was refused, its headers (secrets masked) and body."""
     rows = await _service(request).store.ledger.list_quarantine(tenant or None, limit=limit, offset=offset)
-    return [operator.quarantined(row) for row in rows]
+    return [admin_views.quarantined(row) for row in rows]
 
 
 @router.get(
@@ -147,7 +147,7 @@ async def quarantined(request: Request, quarantine_id: IdPath) -> QuarantinedReq
     row = await _service(request).store.ledger.get_quarantine(quarantine_id)
     if row is None:
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
-    return operator.quarantined(row)
+    return admin_views.quarantined(row)
 
 
 @router.post(
@@ -159,10 +159,10 @@ async def reingest(request: Request, quarantine_id: IdPath) -> Reingested:
     """After fixing the source's mapping (and restarting): parse with the current mapping, store the events,
     and delete the request from quarantine."""
     try:
-        return await operator.reingest(_service(request), quarantine_id)
-    except operator.NotFound as exc:
+        return await admin_views.reingest(_service(request), quarantine_id)
+    except admin_views.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except operator.ReingestFailed as exc:
+    except admin_views.ReingestFailed as exc:
         raise HTTPException(422, str(exc)) from None
 
 

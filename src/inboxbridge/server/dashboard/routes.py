@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from inboxbridge.config import AdminSettings
-from inboxbridge.server import operator
+from inboxbridge.server import admin_views
 from inboxbridge.server.admin_models import MAX_ID, IdPath, Offset
 from inboxbridge.server.auth import csrf_token, require_admin, verify_csrf
 from inboxbridge.server.body import BodyTooLarge, read_body
@@ -106,7 +106,7 @@ async def overview_page(request: Request) -> HTMLResponse:
         "overview.html",
         title="Overview",
         section="overview",
-        tenants=await operator.overview(_service(request)),
+        tenants=await admin_views.overview(_service(request)),
     )
 
 
@@ -129,10 +129,10 @@ async def events_page(
 ) -> HTMLResponse:
     """The searchable event list."""
     state = EventStatus(status) if status in set(EventStatus) else None
-    where = operator.EventFilter(
+    where = admin_views.EventFilter(
         tenant or None, source or None, state, (customer or "").strip() or None, _when(after), _when(before)
     )
-    rows = await operator.list_events(_service(request), where, limit=PAGE_SIZE + 1, offset=offset)
+    rows = await admin_views.list_events(_service(request), where, limit=PAGE_SIZE + 1, offset=offset)
     params = {k: v for k, v in request.query_params.items() if k != "offset" and v}
 
     def at(new_offset: int) -> str:
@@ -143,7 +143,7 @@ async def events_page(
         "events.html",
         title="Events",
         section="events",
-        events=[operator.summary(row) for row in rows[:PAGE_SIZE]],
+        events=[admin_views.summary(row) for row in rows[:PAGE_SIZE]],
         f={
             "customer": customer,
             "tenant": tenant,
@@ -162,8 +162,8 @@ async def events_page(
 async def event_page(request: Request, event_id: IdPath) -> HTMLResponse:
     """One event in full."""
     try:
-        detail = await operator.event_detail(_service(request), event_id)
-    except operator.NotFound as exc:
+        detail = await admin_views.event_detail(_service(request), event_id)
+    except admin_views.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return _html(request, "event.html", title=f"Event {event_id}", section="events", e=detail)
 
@@ -172,7 +172,7 @@ async def event_page(request: Request, event_id: IdPath) -> HTMLResponse:
 async def replay_event(request: Request, event_id: IdPath) -> RedirectResponse:
     """Replay one dead event."""
     await _form(request)
-    count = await operator.replay_dead(_service(request), [event_id], every=False, tenant=None, source=None)
+    count = await admin_views.replay_dead(_service(request), [event_id], every=False, tenant=None, source=None)
     return _back(f"/admin/events/{event_id}", "replayed", count)
 
 
@@ -180,21 +180,21 @@ async def replay_event(request: Request, event_id: IdPath) -> RedirectResponse:
 async def drop_event(request: Request, event_id: IdPath) -> RedirectResponse:
     """Delete one dead event."""
     await _form(request)
-    count = await operator.drop_dead(_service(request), [event_id], every=False, tenant=None, source=None)
+    count = await admin_views.drop_dead(_service(request), [event_id], every=False, tenant=None, source=None)
     return _back("/admin/dead-letters", "dropped", count)
 
 
 @router.get("/dead-letters", response_class=HTMLResponse)
 async def dead_letters_page(request: Request, tenant: str | None = None, source: str | None = None) -> HTMLResponse:
     """Dead events, with replay and drop."""
-    where = operator.EventFilter(tenant=tenant or None, source=source or None, status=EventStatus.DEAD)
-    rows = await operator.list_events(_service(request), where, limit=200)
+    where = admin_views.EventFilter(tenant=tenant or None, source=source or None, status=EventStatus.DEAD)
+    rows = await admin_views.list_events(_service(request), where, limit=200)
     return _html(
         request,
         "dead.html",
         title="Dead letters",
         section="dead",
-        events=[operator.summary(row) for row in rows],
+        events=[admin_views.summary(row) for row in rows],
         tenant=tenant,
         source=source,
     )
@@ -218,7 +218,7 @@ def _dead_letters_url(tenant: str | None, source: str | None) -> str:
 async def replay_dead(request: Request) -> RedirectResponse:
     """Replay the selected dead letters, or all matching the filter."""
     ids, every, tenant, source = await _dead_letter_action(request)
-    count = await operator.replay_dead(_service(request), ids, every=every, tenant=tenant, source=source)
+    count = await admin_views.replay_dead(_service(request), ids, every=every, tenant=tenant, source=source)
     return _back(_dead_letters_url(tenant, source), "replayed", count)
 
 
@@ -226,7 +226,7 @@ async def replay_dead(request: Request) -> RedirectResponse:
 async def drop_dead(request: Request) -> RedirectResponse:
     """Delete the selected dead letters, or all matching the filter."""
     ids, every, tenant, source = await _dead_letter_action(request)
-    count = await operator.drop_dead(_service(request), ids, every=every, tenant=tenant, source=source)
+    count = await admin_views.drop_dead(_service(request), ids, every=every, tenant=tenant, source=source)
     return _back(_dead_letters_url(tenant, source), "dropped", count)
 
 
@@ -239,7 +239,7 @@ async def quarantine_page(request: Request) -> HTMLResponse:
         "quarantine.html",
         title="Quarantine",
         section="quarantine",
-        rows=[operator.quarantined(row) for row in rows],
+        rows=[admin_views.quarantined(row) for row in rows],
     )
 
 
@@ -254,7 +254,7 @@ async def quarantined_page(request: Request, quarantine_id: IdPath) -> HTMLRespo
         "quarantine_item.html",
         title=f"Quarantined {quarantine_id}",
         section="quarantine",
-        q=operator.quarantined(row),
+        q=admin_views.quarantined(row),
     )
 
 
@@ -264,10 +264,10 @@ async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse 
     await _form(request)
     service = _service(request)
     try:
-        result = await operator.reingest(service, quarantine_id)
-    except operator.NotFound as exc:
+        result = await admin_views.reingest(service, quarantine_id)
+    except admin_views.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except operator.ReingestFailed as exc:
+    except admin_views.ReingestFailed as exc:
         row = await service.store.ledger.get_quarantine(quarantine_id)
         assert row is not None
         return _html(
@@ -277,7 +277,7 @@ async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse 
             notice=str(exc),
             title=f"Quarantined {quarantine_id}",
             section="quarantine",
-            q=operator.quarantined(row),
+            q=admin_views.quarantined(row),
         )
     if result.event_ids:
         return _back(f"/admin/events/{result.event_ids[0]}", "reingested", result.accepted)
