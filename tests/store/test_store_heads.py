@@ -64,7 +64,7 @@ async def test_random_operations_keep_heads_and_claims_true_to_the_rules(store: 
     for step in range(200):
         action = rng.choices(
             ["ingest", "claim", "finish", "advance", "replay", "park"],
-            weights=[30, 20, 30, 12, 3, 2, 3],
+            weights=[30, 20, 30, 12, 3, 5],
         )[0]
         if action == "ingest":
             batch = []
