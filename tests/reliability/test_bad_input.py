@@ -204,9 +204,9 @@ async def check(
         req = connector.form(form, connector.secret, int(time.time()), path)
     else:
         req = connector.request(req_body, content_type, path=path)
-    before = await service.store.counts(tenant)
+    before = await service.store.ledger.counts(tenant)
     answer = await post(client, tenant, connector.name, req)
-    after = await service.store.counts(tenant)
+    after = await service.store.ledger.counts(tenant)
     counts["requests"] += 1
     counts[str(answer.status_code)] += 1
     if answer.status_code >= 500:

@@ -85,21 +85,21 @@ async def test_forged_missing_and_replayed_proofs_are_refused(
     tenant = TENANTS[0]
     path = f"/hooks/{tenant}/{connector.name}"
     now = int(time.time())
-    before = await service.store.counts(tenant)
+    before = await service.store.ledger.counts(tenant)
     refused = 0
     for case, req in cases(connector, path, now).items():
         answer = await post(client, tenant, connector.name, req)
         assert answer.status_code == 401, (case, answer.status_code, answer.text)
         assert len(answer.json()["error"]) > 10
         refused += 1
-    assert await service.store.counts(tenant) == before, "a refused request stored something"
+    assert await service.store.ledger.counts(tenant) == before, "a refused request stored something"
 
     genuine = connector.valid(5, path, now=now)
     first = await post(client, tenant, connector.name, genuine)
     assert first.status_code == 202, first.text
     again = await post(client, tenant, connector.name, genuine)
     assert (again.status_code, again.json()["duplicates"]) == (200, first.json()["accepted"])
-    after = await service.store.counts(tenant)
+    after = await service.store.ledger.counts(tenant)
     assert sum(after.values()) - sum(before.values()) == first.json()["accepted"]
     # The same request on the other tenant's URL is refused: its secrets are not this tenant's.
     other = await post(client, TENANTS[1], connector.name, genuine)

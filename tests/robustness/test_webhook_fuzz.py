@@ -95,13 +95,13 @@ async def test_any_body_gets_a_clear_answer_and_stores_all_or_nothing(
     client: httpx2.AsyncClient, body: bytes, content_type: str, signed: bool
 ) -> None:
     service: Service = client.service  # type: ignore[attr-defined]
-    before = await service.store.counts("fuzz")
+    before = await service.store.ledger.counts("fuzz")
     signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest() if signed else "00" * 32
     answer = await client.post(
         "/hooks/fuzz/chat", content=body, headers={"content-type": content_type, "x-signature": signature}
     )
     assert answer.status_code < 500, answer.text
-    after = await service.store.counts("fuzz")
+    after = await service.store.ledger.counts("fuzz")
     stored = sum(after.values()) - sum(before.values())
     if answer.status_code >= 400:
         reason = answer.json()["error"]
