@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from inboxbridge.store import EventStatus, Store
+from inboxbridge.store import DeliveryQueue, EventStatus, Ledger
 
 __all__ = ["drop", "replay"]
 
@@ -16,27 +16,29 @@ def _check(ids: Sequence[int], every: bool, verb: str) -> None:
         raise ValueError(f"give event ids, or all to {verb} every dead letter (of a tenant, of a source)")
 
 
-async def replay(store: Store, ids: Sequence[int], *, every: bool, tenant: str | None, source: str | None) -> int:
+async def replay(
+    queue: DeliveryQueue, ids: Sequence[int], *, every: bool, tenant: str | None, source: str | None
+) -> int:
     """Dead events back to the queue: those of ``ids``, or with ``every`` all of them (of a tenant/source);
     returns how many. Raises ValueError when neither is given."""
     _check(ids, every, "replay")
     if ids:
-        return await store.queue.replay(list(ids))
-    return await store.queue.replay_dead(tenant or None, source or None)
+        return await queue.replay(list(ids))
+    return await queue.replay_dead(tenant or None, source or None)
 
 
-async def drop(store: Store, ids: Sequence[int], *, every: bool, tenant: str | None, source: str | None) -> int:
+async def drop(ledger: Ledger, ids: Sequence[int], *, every: bool, tenant: str | None, source: str | None) -> int:
     """Delete dead events: those of ``ids``, or with ``every`` all of them (of a tenant/source); returns how
     many. Raises ValueError when neither is given."""
     _check(ids, every, "drop")
     if ids:
-        return await store.ledger.drop_dead(list(ids))
+        return await ledger.drop_dead(list(ids))
     dropped = 0
     while True:
-        page = await store.ledger.list_events(
+        page = await ledger.list_events(
             tenant=tenant or None, source=source or None, status=EventStatus.DEAD, limit=PAGE
         )
-        gone = await store.ledger.drop_dead([row.id for row in page]) if page else 0
+        gone = await ledger.drop_dead([row.id for row in page]) if page else 0
         dropped += gone
         # Fewer dropped than listed: the rest were replayed meanwhile; stop rather than loop on them.
         if len(page) < PAGE or gone < len(page):

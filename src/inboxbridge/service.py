@@ -15,7 +15,7 @@ from inboxbridge.metrics import observe_cache_lookup, observe_wix_call
 from inboxbridge.pipeline import LayeredIdCache, Pipeline
 from inboxbridge.retention import Retention
 from inboxbridge.sandbox import DEMO_API_KEY, DEMO_SITE_ID, SandboxConfig, SandboxServer, default_config
-from inboxbridge.store import Store
+from inboxbridge.store import DeliveryQueue, Ledger, Store
 from inboxbridge.store.changes import ChangeWatch
 from inboxbridge.store.dialect import is_postgres
 from inboxbridge.tenants import TenantDirectory
@@ -60,6 +60,27 @@ class Service:
         if self._store is None:
             raise RuntimeError("the service is not started")
         return self._store
+
+    @property
+    def queue(self) -> DeliveryQueue:
+        """The store's delivery queue (after ``start``)."""
+        return self.store.queue
+
+    @property
+    def ledger(self) -> Ledger:
+        """The store's ledger (after ``start``)."""
+        return self.store.ledger
+
+    @property
+    def wix_base_url(self) -> str:
+        """The Wix API this service talks to: the built-in sandbox's URL when it runs one."""
+        if self.sandbox is not None:
+            return self.sandbox.url
+        return self.settings.wix.base_url.rstrip("/")
+
+    async def ping(self) -> None:
+        """Check that the store answers; raises StoreUnavailable if not."""
+        await self.store.ping()
 
     @property
     def ids(self) -> LayeredIdCache:

@@ -77,10 +77,11 @@ async def _act(
     if ids and every:
         err.print("give event ids or --all, not both")
         raise typer.Exit(2)
-    run = dead_letters.replay if action == "replay" else dead_letters.drop
     async with open_store(settings) as store:
         try:
-            return await run(store, ids, every=every, tenant=tenant, source=source)
+            if action == "replay":
+                return await dead_letters.replay(store.queue, ids, every=every, tenant=tenant, source=source)
+            return await dead_letters.drop(store.ledger, ids, every=every, tenant=tenant, source=source)
         except ValueError as exc:
             err.print(str(exc).replace("or all", "or --all"))
             raise typer.Exit(2) from None

@@ -28,4 +28,4 @@ def replay(
 
 async def _replay(settings: Settings, event_ids: list[int]) -> int:
     async with open_store(settings) as store:
-        return await dead_letters.replay(store, event_ids, every=False, tenant=None, source=None)
+        return await dead_letters.replay(store.queue, event_ids, every=False, tenant=None, source=None)

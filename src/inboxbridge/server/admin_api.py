@@ -22,7 +22,7 @@ from inboxbridge.server.admin_models import (
     TenantOverview,
 )
 from inboxbridge.server.auth import require_admin
-from inboxbridge.service import Service
+from inboxbridge.server.context import ServerContext
 from inboxbridge.store import EventStatus
 
 __all__ = ["router"]
@@ -34,8 +34,8 @@ _AUTH_ERRORS: dict[int | str, dict[str, str]] = {
 router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[Depends(require_admin)], responses=_AUTH_ERRORS)
 
 
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
+def _service(request: Request) -> ServerContext:
+    service: ServerContext = request.app.state.service
     return service
 
 
@@ -133,7 +133,7 @@ async def quarantine(
     offset: Offset = 0,
 ) -> list[QuarantinedRequest]:
     """Each with why it was refused, its headers (secrets masked) and body."""
-    rows = await _service(request).store.ledger.list_quarantine(tenant or None, limit=limit, offset=offset)
+    rows = await _service(request).ledger.list_quarantine(tenant or None, limit=limit, offset=offset)
     return [admin_views.quarantined(row) for row in rows]
 
 
@@ -144,7 +144,7 @@ async def quarantine(
 )
 async def quarantined(request: Request, quarantine_id: IdPath) -> QuarantinedRequest:
     """The request as received."""
-    row = await _service(request).store.ledger.get_quarantine(quarantine_id)
+    row = await _service(request).ledger.get_quarantine(quarantine_id)
     if row is None:
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
     return admin_views.quarantined(row)
@@ -173,6 +173,6 @@ async def reingest(request: Request, quarantine_id: IdPath) -> Reingested:
 )
 async def delete_quarantined(request: Request, quarantine_id: IdPath) -> dict[str, bool]:
     """Forget the request."""
-    if not await _service(request).store.ledger.delete_quarantine(quarantine_id):
+    if not await _service(request).ledger.delete_quarantine(quarantine_id):
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
     return {"deleted": True}

@@ -21,8 +21,8 @@ from inboxbridge.server.admin_models import (
     Reingested,
     TenantOverview,
 )
+from inboxbridge.server.context import ServerContext
 from inboxbridge.server.masking import mask, mask_url
-from inboxbridge.service import Service
 from inboxbridge.store import EventRow, EventStatus, QuarantineRow
 from inboxbridge.wix import ApiKeyAuth
 from inboxbridge.wix.client import DEFAULT_BASE_URL
@@ -68,15 +68,15 @@ class EventFilter:
     occurred_before: datetime | None = None
 
 
-async def overview(service: Service) -> list[TenantOverview]:
+async def overview(service: ServerContext) -> list[TenantOverview]:
     """Every tenant's counts, backlog age and latest error."""
-    store = service.store
-    rows = {row.id: row for row in await store.ledger.list_tenants()}
+    ledger = service.ledger
+    rows = {row.id: row for row in await ledger.list_tenants()}
     result = []
     for name in sorted(set(rows) | set(service.tenants.names())):
-        counts = await store.ledger.counts(name)
+        counts = await ledger.counts(name)
         retrying, exact, latest = await _retrying(service, name)
-        dead = await store.ledger.list_events(tenant=name, status=EventStatus.DEAD, limit=1)
+        dead = await ledger.list_events(tenant=name, status=EventStatus.DEAD, limit=1)
         newest = max([*dead, *latest], key=lambda r: r.id, default=None)
         row = rows.get(name)
         result.append(
@@ -92,7 +92,7 @@ async def overview(service: Service) -> list[TenantOverview]:
                 retrying_exact=exact,
                 dead=counts["dead"],
                 parked=counts["parked"],
-                oldest_pending_age_seconds=await store.ledger.oldest_pending_age(name),
+                oldest_pending_age_seconds=await ledger.oldest_pending_age(name),
                 last_error=newest.last_error if newest else None,
                 last_error_event_id=newest.id if newest else None,
             )
@@ -100,19 +100,17 @@ async def overview(service: Service) -> list[TenantOverview]:
     return result
 
 
-def _instance_of(service: Service, name: str) -> str | None:
+def _instance_of(service: ServerContext, name: str) -> str | None:
     tenant = service.tenants.get(name)
     return tenant.instance_id if tenant else None
 
 
-async def _retrying(service: Service, tenant: str) -> tuple[int, bool, list[EventRow]]:
+async def _retrying(service: ServerContext, tenant: str) -> tuple[int, bool, list[EventRow]]:
     """Pending events that failed before (up to the scan limit), whether that is all, and the newest of them."""
     count = 0
     newest: list[EventRow] = []
     for offset in range(0, RETRY_SCAN_LIMIT, PAGE):
-        page = await service.store.ledger.list_events(
-            tenant=tenant, status=EventStatus.PENDING, limit=PAGE, offset=offset
-        )
+        page = await service.ledger.list_events(tenant=tenant, status=EventStatus.PENDING, limit=PAGE, offset=offset)
         failed = [row for row in page if row.attempts > 0]
         count += len(failed)
         if failed and not newest:
@@ -144,9 +142,11 @@ def summary(row: EventRow) -> EventSummary:
     )
 
 
-async def list_events(service: Service, where: EventFilter, *, limit: int = 50, offset: int = 0) -> list[EventRow]:
+async def list_events(
+    service: ServerContext, where: EventFilter, *, limit: int = 50, offset: int = 0
+) -> list[EventRow]:
     """Events matching ``where``, newest first."""
-    return await service.store.ledger.list_events(
+    return await service.ledger.list_events(
         tenant=where.tenant or None,
         status=where.status,
         source=where.source or None,
@@ -158,9 +158,9 @@ async def list_events(service: Service, where: EventFilter, *, limit: int = 50, 
     )
 
 
-async def event_detail(service: Service, event_id: int) -> EventDetail:
+async def event_detail(service: ServerContext, event_id: int) -> EventDetail:
     """Everything known about one event; raises NotFound."""
-    row = await service.store.ledger.get_event(event_id)
+    row = await service.ledger.get_event(event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
     tenant = await service.tenants.lookup(row.tenant_id)
@@ -184,7 +184,7 @@ async def event_detail(service: Service, event_id: int) -> EventDetail:
             message_id=a.message_id,
             detail=a.detail,
         )
-        for a in await service.store.ledger.attempts(event_id)
+        for a in await service.ledger.attempts(event_id)
     ]
     site_id = tenant.site.auth.site_id if tenant and isinstance(tenant.site.auth, ApiKeyAuth) else None
     return EventDetail(
@@ -200,10 +200,10 @@ async def event_detail(service: Service, event_id: int) -> EventDetail:
     )
 
 
-def _links(service: Service, site_id: str | None, conversation_id: str | None) -> list[Link]:
+def _links(service: ServerContext, site_id: str | None, conversation_id: str | None) -> list[Link]:
     if conversation_id is None:
         return []
-    base = service.sandbox.url if service.sandbox is not None else service.settings.wix.base_url.rstrip("/")
+    base = service.wix_base_url
     if base != DEFAULT_BASE_URL:
         # A sandbox (built-in or not): its Inbox page and the conversations as JSON.
         page = f"{base}/?{urlencode({'site': site_id})}" if site_id else f"{base}/"
@@ -218,17 +218,21 @@ def _links(service: Service, site_id: str | None, conversation_id: str | None) -
     return []
 
 
-async def replay_dead(service: Service, ids: list[int], *, every: bool, tenant: str | None, source: str | None) -> int:
+async def replay_dead(
+    service: ServerContext, ids: list[int], *, every: bool, tenant: str | None, source: str | None
+) -> int:
     """Dead events back to the queue (see :func:`inboxbridge.dead_letters.replay`), the worker woken."""
-    count = await dead_letters.replay(service.store, ids, every=every, tenant=tenant, source=source)
+    count = await dead_letters.replay(service.queue, ids, every=every, tenant=tenant, source=source)
     if count:
         service.wake_worker()
     return count
 
 
-async def drop_dead(service: Service, ids: list[int], *, every: bool, tenant: str | None, source: str | None) -> int:
+async def drop_dead(
+    service: ServerContext, ids: list[int], *, every: bool, tenant: str | None, source: str | None
+) -> int:
     """Delete dead events (see :func:`inboxbridge.dead_letters.drop`)."""
-    return await dead_letters.drop(service.store, ids, every=every, tenant=tenant, source=source)
+    return await dead_letters.drop(service.ledger, ids, every=every, tenant=tenant, source=source)
 
 
 def quarantined(row: QuarantineRow) -> QuarantinedRequest:
@@ -247,10 +251,10 @@ def quarantined(row: QuarantineRow) -> QuarantinedRequest:
     )
 
 
-async def reingest(service: Service, quarantine_id: int) -> Reingested:
+async def reingest(service: ServerContext, quarantine_id: int) -> Reingested:
     """Parse a quarantined request again with its source's current mapping and store the events; the request
     leaves the quarantine once they are committed. Raises NotFound or ReingestFailed."""
-    row = await service.store.ledger.get_quarantine(quarantine_id)
+    row = await service.ledger.get_quarantine(quarantine_id)
     if row is None:
         raise NotFound(f"no quarantined request {quarantine_id}")
     tenant = await service.tenants.lookup(row.tenant) if row.tenant else None
@@ -272,8 +276,8 @@ async def reingest(service: Service, quarantine_id: int) -> Reingested:
         events = source.parse(webhook, tenant=tenant.name)
     except SourceError as exc:
         raise ReingestFailed(f"still unreadable: {exc.reason}") from None
-    results = await service.store.queue.ingest(events) if events else []
-    await service.store.ledger.delete_quarantine(quarantine_id)
+    results = await service.queue.ingest(events) if events else []
+    await service.ledger.delete_quarantine(quarantine_id)
     new = [r.event_id for r in results if not r.duplicate]
     if any(not (r.duplicate or r.parked) for r in results):
         service.wake_worker()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from inboxbridge import __version__
 from inboxbridge.server import admin_api, dashboard, health, metrics, webhooks, wix_events
+from inboxbridge.server.context import ServerContext
 from inboxbridge.service import Service
 
 __all__ = ["create_app"]
@@ -28,7 +29,9 @@ def create_app(service: Service) -> FastAPI:
 
     # Webhooks are nearly all of the traffic: their route comes first, so it is the first that the router tries.
     app = FastAPI(title="inboxbridge", version=__version__, lifespan=lifespan, routes=[webhooks.route])
-    app.state.service = service
+    # The routes see the service only as a ServerContext (checked here): what the HTTP layer may use, by name.
+    context: ServerContext = service
+    app.state.service = context
     app.include_router(webhooks.router)
     app.include_router(wix_events.router)
     app.include_router(health.router)

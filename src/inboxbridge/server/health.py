@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from inboxbridge.service import Service
+from inboxbridge.server.context import ServerContext
 from inboxbridge.store import StoreUnavailable
 
 __all__ = ["router"]
@@ -22,9 +22,9 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="The store answers", responses={503: {"description": "Store unreachable"}})
 async def readyz(request: Request) -> JSONResponse:
     """200 when the store answers a query, 503 (with the reason) when it does not."""
-    service: Service = request.app.state.service
+    service: ServerContext = request.app.state.service
     try:
-        await service.store.ping()
+        await service.ping()
     except StoreUnavailable as exc:
         return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
     return JSONResponse({"status": "ready"})

@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from inboxbridge.metrics import CACHE_LOOKUPS
-from inboxbridge.service import Service
+from inboxbridge.server.context import ServerContext
 from inboxbridge.store import StoreUnavailable
 
 __all__ = ["router"]
@@ -31,7 +31,7 @@ class _Snapshot(Collector):
         yield from self._metrics
 
 
-async def _queue_metrics(service: Service) -> list[Metric]:
+async def _queue_metrics(service: ServerContext) -> list[Metric]:
     events = GaugeMetricFamily("inboxbridge_events", "Stored events by tenant and state.", labels=["tenant", "state"])
     depth = GaugeMetricFamily(
         "inboxbridge_queue_depth", "Events waiting for delivery (pending or in flight), by tenant.", labels=["tenant"]
@@ -43,13 +43,13 @@ async def _queue_metrics(service: Service) -> list[Metric]:
     )
     up = GaugeMetricFamily("inboxbridge_store_up", "1 when the store answered this scrape.")
     try:
-        names = sorted({row.id for row in await service.store.ledger.list_tenants()})
+        names = sorted({row.id for row in await service.ledger.list_tenants()})
         for name in names:
-            counts = await service.store.ledger.counts(name)
+            counts = await service.ledger.counts(name)
             for state, count in counts.items():
                 events.add_metric([name, state], count)
             depth.add_metric([name], counts["pending"] + counts["in_flight"])
-            age.add_metric([name], await service.store.ledger.oldest_pending_age(name) or 0.0)
+            age.add_metric([name], await service.ledger.oldest_pending_age(name) or 0.0)
     except StoreUnavailable:
         up.add_metric([], 0)
         return [up]
@@ -78,7 +78,7 @@ def _cache_ratio() -> Metric:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Counters and histograms of this process, and the queue as the store sees it now."""
-    service: Service = request.app.state.service
+    service: ServerContext = request.app.state.service
     snapshot = CollectorRegistry(auto_describe=False)
     snapshot.register(_Snapshot(await _queue_metrics(service)))
     body = generate_latest(REGISTRY) + generate_latest(snapshot)

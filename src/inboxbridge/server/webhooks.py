@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from inboxbridge.metrics import observe_webhook, webhook_outcome
 from inboxbridge.providers import SourceError, WebhookRequest
 from inboxbridge.server.body import BodyTooLarge, receive_body
-from inboxbridge.service import Service
+from inboxbridge.server.context import ServerContext
 from inboxbridge.store import StoreUnavailable
 
 __all__ = ["WEBHOOK_PATH", "route", "router", "serve_webhook"]
@@ -49,7 +49,7 @@ class _WebhookEndpoint:
     """The webhook route's ASGI app: the service from the app, the tenant and source from the matched path."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        service: Service = scope["app"].state.service
+        service: ServerContext = scope["app"].state.service
         params = scope["path_params"]
         await serve_webhook(service, scope, receive, send, params["tenant"], params["source"])
 
@@ -79,7 +79,9 @@ async def receive_webhook(tenant: str, source: str) -> None:
     """Verify, parse and store one webhook; answered only after its events are committed."""
 
 
-async def serve_webhook(service: Service, scope: Scope, receive: Receive, send: Send, tenant: str, source: str) -> None:
+async def serve_webhook(
+    service: ServerContext, scope: Scope, receive: Receive, send: Send, tenant: str, source: str
+) -> None:
     """Answer one webhook on the bare ASGI connection: the JSON answer, with ``Retry-After`` on a 503.
 
     An unexpected error goes on up to the app's error middleware, which answers a plain 500 and hands the error to
@@ -93,7 +95,9 @@ async def serve_webhook(service: Service, scope: Scope, receive: Receive, send: 
     await send({"type": "http.response.body", "body": body})
 
 
-async def _answer(service: Service, tenant: str, source: str, scope: Scope, receive: Receive) -> tuple[int, bytes]:
+async def _answer(
+    service: ServerContext, tenant: str, source: str, scope: Scope, receive: Receive
+) -> tuple[int, bytes]:
     """Handle the webhook, then log and count it; the status and the JSON body to answer with."""
     started = time.perf_counter()
     status, answer = await _handle(service, tenant, source, scope, receive)
@@ -136,7 +140,7 @@ def _public_url(url: URL, public_base_url: str | None) -> str:
     return public_base_url.rstrip("/") + url.path + (f"?{query}" if query else "")
 
 
-async def _handle(service: Service, tenant_name: str, source_name: str, scope: Scope, receive: Receive) -> Answer:
+async def _handle(service: ServerContext, tenant_name: str, source_name: str, scope: Scope, receive: Receive) -> Answer:
     tenant = await service.tenants.lookup(tenant_name)
     if tenant is None:
         return _error(404, f"unknown tenant {tenant_name!r}")
@@ -173,7 +177,7 @@ async def _handle(service: Service, tenant_name: str, source_name: str, scope: S
         return 200, {"accepted": 0, "duplicates": 0, "eventIds": [], "ignored": True}
     try:
         # A stopped tenant's events (the site removed the app) are stored parked, until it is installed again.
-        results = await service.store.queue.ingest(events)
+        results = await service.queue.ingest(events)
     except StoreUnavailable as exc:
         log.error("ingest failed", tenant=tenant_name, source=source_name, error=str(exc))
         return _error(503, "the event store is unavailable; retry later")
@@ -185,11 +189,11 @@ async def _handle(service: Service, tenant_name: str, source_name: str, scope: S
 
 
 async def _quarantine(
-    service: Service, tenant: str, source: str, webhook: WebhookRequest, error: SourceError
+    service: ServerContext, tenant: str, source: str, webhook: WebhookRequest, error: SourceError
 ) -> Answer:
     headers = {k: ("***" if k in MASKED_HEADERS else v) for k, v in webhook.headers.items()}
     try:
-        quarantine_id = await service.store.ledger.quarantine(
+        quarantine_id = await service.ledger.quarantine(
             tenant=tenant,
             source=source,
             reason=error.reason,

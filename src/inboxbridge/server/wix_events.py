@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from inboxbridge.server.body import BodyTooLarge, read_body
-from inboxbridge.service import Service
+from inboxbridge.server.context import ServerContext
 from inboxbridge.store import StoreUnavailable, TenantStatus
 from inboxbridge.tenants import installed_tenant_name
 
@@ -65,7 +65,7 @@ def decode_wix_event(token: bytes, public_key: str) -> dict[str, Any]:
 )
 async def receive_wix_event(request: Request) -> JSONResponse:
     """Verify a Wix app webhook and act on it: app installed or removed, conversations merged."""
-    service: Service = request.app.state.service
+    service: ServerContext = request.app.state.service
     app = service.settings.wix_app
     if app is None:
         return JSONResponse({"error": "no Wix app is configured ([wix_app] in the config)"}, status_code=404)
@@ -91,7 +91,7 @@ async def receive_wix_event(request: Request) -> JSONResponse:
     return JSONResponse({"eventType": event_type, "handled": False})
 
 
-async def _tenants_of(service: Service, instance_id: str) -> list[str]:
+async def _tenants_of(service: ServerContext, instance_id: str) -> list[str]:
     """The configured tenants acting as the instance, and the tenant the instance's install made."""
     names = [t.name for t in service.tenants.of_instance(instance_id)]
     installed = installed_tenant_name(instance_id)
@@ -100,7 +100,7 @@ async def _tenants_of(service: Service, instance_id: str) -> list[str]:
     return names
 
 
-async def _installed(service: Service, instance_id: str) -> JSONResponse:
+async def _installed(service: ServerContext, instance_id: str) -> JSONResponse:
     tenants = await _tenants_of(service, instance_id)
     if not tenants:
         name = installed_tenant_name(instance_id)
@@ -108,27 +108,27 @@ async def _installed(service: Service, instance_id: str) -> JSONResponse:
             reason = "no usable instance id" if name is None else "[wix_app] has no app_secret to fetch its tokens"
             log.warning("app install not served", instance_id=instance_id, reason=reason)
             return JSONResponse({"eventType": APP_INSTALLED, "handled": False, "reason": reason})
-        await service.store.ledger.upsert_tenant(name, status=TenantStatus.ACTIVE, instance_id=instance_id)
+        await service.ledger.upsert_tenant(name, status=TenantStatus.ACTIVE, instance_id=instance_id)
         service.tenants.install(name, instance_id)
         tenants = [name]
     unparked = 0
     for name in tenants:
-        unparked += await service.store.queue.start_tenant(name)
+        unparked += await service.queue.start_tenant(name)
     service.wake_worker()
     log.info("app installed", instance_id=instance_id, tenants=tenants, unparked=unparked)
     return JSONResponse({"eventType": APP_INSTALLED, "handled": True, "tenants": tenants, "unparked": unparked})
 
 
-async def _removed(service: Service, instance_id: str) -> JSONResponse:
+async def _removed(service: ServerContext, instance_id: str) -> JSONResponse:
     tenants = await _tenants_of(service, instance_id)
     parked = 0
     for name in tenants:
-        parked += await service.store.queue.stop_tenant(name)
+        parked += await service.queue.stop_tenant(name)
     log.info("app removed", instance_id=instance_id, tenants=tenants, parked=parked)
     return JSONResponse({"eventType": APP_REMOVED, "handled": bool(tenants), "tenants": tenants, "parked": parked})
 
 
-async def _merged(service: Service, instance_id: str, event: dict[str, Any]) -> JSONResponse:
+async def _merged(service: ServerContext, instance_id: str, event: dict[str, Any]) -> JSONResponse:
     tenants = await _tenants_of(service, instance_id)
     body_of = (event["data"].get("actionEvent") or {}).get("body") or {}
     old_ids = [i for i in body_of.get("oldConversationIds") or [] if isinstance(i, str)]

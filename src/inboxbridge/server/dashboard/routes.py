@@ -17,8 +17,8 @@ from inboxbridge.server import admin_views
 from inboxbridge.server.admin_models import MAX_ID, IdPath, Offset
 from inboxbridge.server.auth import csrf_token, require_admin, verify_csrf
 from inboxbridge.server.body import BodyTooLarge, read_body
+from inboxbridge.server.context import ServerContext
 from inboxbridge.server.dashboard.render import page
-from inboxbridge.service import Service
 from inboxbridge.store import EventStatus
 
 __all__ = ["router"]
@@ -34,12 +34,12 @@ _NOTICES = {
 }
 
 
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
+def _service(request: Request) -> ServerContext:
+    service: ServerContext = request.app.state.service
     return service
 
 
-def _admin(service: Service) -> AdminSettings:
+def _admin(service: ServerContext) -> AdminSettings:
     assert service.settings.admin is not None  # require_admin refuses every request without it
     return service.settings.admin
 
@@ -233,7 +233,7 @@ async def drop_dead(request: Request) -> RedirectResponse:
 @router.get("/quarantine", response_class=HTMLResponse)
 async def quarantine_page(request: Request) -> HTMLResponse:
     """Requests that could not be parsed."""
-    rows = await _service(request).store.ledger.list_quarantine(limit=200)
+    rows = await _service(request).ledger.list_quarantine(limit=200)
     return _html(
         request,
         "quarantine.html",
@@ -246,7 +246,7 @@ async def quarantine_page(request: Request) -> HTMLResponse:
 @router.get("/quarantine/{quarantine_id}", response_class=HTMLResponse)
 async def quarantined_page(request: Request, quarantine_id: IdPath) -> HTMLResponse:
     """One quarantined request, with re-ingest and delete."""
-    row = await _service(request).store.ledger.get_quarantine(quarantine_id)
+    row = await _service(request).ledger.get_quarantine(quarantine_id)
     if row is None:
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
     return _html(
@@ -268,7 +268,7 @@ async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse 
     except admin_views.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except admin_views.ReingestFailed as exc:
-        row = await service.store.ledger.get_quarantine(quarantine_id)
+        row = await service.ledger.get_quarantine(quarantine_id)
         assert row is not None
         return _html(
             request,
@@ -288,6 +288,6 @@ async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse 
 async def delete_quarantined(request: Request, quarantine_id: IdPath) -> RedirectResponse:
     """Forget the request."""
     await _form(request)
-    if not await _service(request).store.ledger.delete_quarantine(quarantine_id):
+    if not await _service(request).ledger.delete_quarantine(quarantine_id):
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
     return _back("/admin/quarantine", "deleted")
