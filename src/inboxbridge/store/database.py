@@ -15,13 +15,21 @@ from inboxbridge.store.dialect import Engines, SqliteTarget, create_engines, par
 from inboxbridge.store.errors import unavailable_on_failure
 from inboxbridge.store.migrate import upgrade, verify
 
-__all__ = ["Clock", "Database"]
+__all__ = ["Clock", "Database", "read_clock"]
 
 Clock = Callable[[], datetime]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def read_clock(clock: Clock) -> datetime:
+    """What ``clock`` says, as aware UTC; a clock returning naive datetimes is refused."""
+    value = clock()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("the store's clock must return timezone-aware datetimes")
+    return value.astimezone(UTC)
 
 
 class Database:
@@ -76,10 +84,7 @@ class Database:
 
     def now(self) -> datetime:
         """The store's clock (aware UTC)."""
-        value = self._clock()
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("the store's clock must return timezone-aware datetimes")
-        return value.astimezone(UTC)
+        return read_clock(self._clock)
 
     @asynccontextmanager
     async def transaction(self, what: str, *, write: bool) -> AsyncIterator[AsyncConnection]:

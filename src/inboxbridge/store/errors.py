@@ -32,6 +32,14 @@ class StoreUnavailable(StoreError):
 class LeaseLost(StoreError):
     """The caller's lease on an event is gone: it expired and another worker took the event over, or ended."""
 
+    @classmethod
+    def of_event(cls, event_id: int) -> LeaseLost:
+        """The error for ``event_id``, worded alike by every queue."""
+        return cls(
+            f"event {event_id} is no longer leased with this token: the lease expired and another worker "
+            "claimed it, or the event was already finished"
+        )
+
 
 class SchemaVersionError(StoreError):
     """The database schema is missing, behind, or of a version this inboxbridge does not know."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from inboxbridge.events import InboundEvent
-from inboxbridge.store.database import Clock
+from inboxbridge.store.database import Clock, read_clock
 from inboxbridge.store.errors import LeaseLost
 from inboxbridge.store.models import (
     AttemptRecord,
@@ -70,10 +70,7 @@ class MemoryDeliveryQueue:
 
     def now(self) -> datetime:
         """The queue's clock (aware UTC)."""
-        value = self._clock()
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("the queue's clock must return timezone-aware datetimes")
-        return value.astimezone(UTC)
+        return read_clock(self._clock)
 
     def add_tenant(self, tenant: str, status: TenantStatus = TenantStatus.ACTIVE) -> None:
         """Register a tenant (as the ledger's ``upsert_tenant`` does for the SQL queue)."""
@@ -211,10 +208,7 @@ class MemoryDeliveryQueue:
     def _leased(self, event_id: int, lease_token: str) -> _Entry:
         entry = self._entries.get(event_id)
         if entry is None or entry.status is not EventStatus.IN_FLIGHT or entry.lease_token != lease_token:
-            raise LeaseLost(
-                f"event {event_id} is no longer leased with this token: the lease expired and another worker "
-                "claimed it, or the event was already finished"
-            )
+            raise LeaseLost.of_event(event_id)
         return entry
 
     def _finish(self, event_id: int, lease_token: str, attempt: AttemptRecord) -> _Entry:

@@ -272,7 +272,7 @@ async def update_leased(conn: AsyncConnection, event_id: int, lease_token: str, 
         .returning(events.c.id)
     )
     if result.scalar_one_or_none() is None:
-        raise _lease_lost(event_id)
+        raise LeaseLost.of_event(event_id)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -315,7 +315,7 @@ async def finish_leased(conn: AsyncConnection, finishes: Sequence[Finish]) -> li
     tries: list[dict[str, Any]] = []
     for finish in finishes:
         if holders.pop(finish.event_id, None) != finish.lease_token:
-            outcomes.append(_lease_lost(finish.event_id))
+            outcomes.append(LeaseLost.of_event(finish.event_id))
             continue
         columns = tuple(sorted(finish.values))
         updates[columns].append(
@@ -329,13 +329,6 @@ async def finish_leased(conn: AsyncConnection, finishes: Sequence[Finish]) -> li
         await conn.execute(attempts.insert(), tries)
         await heads.refresh_for_events(conn, [row["event_id"] for row in tries])
     return outcomes
-
-
-def _lease_lost(event_id: int) -> LeaseLost:
-    return LeaseLost(
-        f"event {event_id} is no longer leased with this token: the lease expired and another worker "
-        "claimed it, or the event was already finished"
-    )
 
 
 # Back to the start of the retry schedule; the attempts table keeps the history.
