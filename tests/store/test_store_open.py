@@ -6,13 +6,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from conftest import ManualClock, make_event
 from postgres import Schemas
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+import inboxbridge.store
 from inboxbridge.store import SchemaVersionError, Store, StoreUnavailable, head_revision, migrate
 from inboxbridge.store.dialect import PostgresTarget, parse_url
 from inboxbridge.store.schema import metadata
@@ -166,10 +169,21 @@ async def test_a_newer_unknown_schema_version_is_refused(db_url: str, migrate_on
         await Store.open(db_url, migrate=migrate_on_open)
 
 
+def _downgrade_to_first(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(inboxbridge.store.__file__).with_name("migrations")))
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0001")
+
+
 async def test_an_older_schema_is_refused_without_migrating_and_upgraded_with(db_url: str) -> None:
     await migrate(db_url)
-    await _sql(db_url, "DROP TABLE rate_buckets")
-    await _sql(db_url, "UPDATE alembic_version SET version_num = '0001'")
+    store = await Store.open(db_url, migrate=False)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(_downgrade_to_first)
+    finally:
+        await store.close()
     with pytest.raises(SchemaVersionError, match="run `inboxbridge migrate` first"):
         await Store.open(db_url, migrate=False)
     assert await migrate(db_url) == head_revision()

@@ -38,6 +38,7 @@ __all__ = [
     "quarantine",
     "queue_heads",
     "rate_buckets",
+    "seen_tokens",
     "tenants",
 ]
 
@@ -172,9 +173,28 @@ quarantine = Table(
     Column("headers", Text(), nullable=False),
     Column("body", LargeBinary(), nullable=False),
     Column("received_at", UtcMicros(), nullable=False),
+    # Why the request is kept: 'unreadable' (answered 400), 'refused' (401) or 'skipped' (valid, nothing to post).
+    Column("kind", String(16), nullable=False, server_default="unreadable"),
+    # One row per distinct body: a provider retrying the same request bumps `hits` and `last_seen_at`.
+    Column("body_sha256", String(64), nullable=True),
+    Column("hits", Integer(), nullable=False, server_default="1"),
+    Column("last_seen_at", UtcMicros(), nullable=True),
     sqlite_autoincrement=True,
 )
 Index("ix_quarantine_tenant_id", quarantine.c.tenant_id, quarantine.c.id)
+Index("ix_quarantine_body_sha256", quarantine.c.body_sha256)
+Index("ix_quarantine_received_at", quarantine.c.received_at)
+
+# Nonces of signed requests already accepted (a Mailgun token, a Wix event id), kept until the signature's
+# freshness window has passed, so a captured request cannot be replayed inside it.
+seen_tokens = Table(
+    "seen_tokens",
+    metadata,
+    Column("scope", String(255), primary_key=True),
+    Column("token", String(255), primary_key=True),
+    Column("expires_at", UtcMicros(), nullable=False),
+)
+Index("ix_seen_tokens_expires_at", seen_tokens.c.expires_at)
 
 contact_cache = Table(
     "contact_cache",
