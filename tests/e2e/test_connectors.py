@@ -217,7 +217,9 @@ def test_call_log_lands_as_an_activity_with_the_recording(
     number = new_number()
     sid = f"CA{uuid.uuid4().hex}"
     base = {"CallSid": sid, "From": number, "To": BUSINESS, "Direction": "inbound"}
-    assert post_twilio(connector_service, "conn", "calls", {**base, "CallStatus": "ringing"}).json()["ignored"]
+    ringing = post_twilio(connector_service, "conn", "calls", {**base, "CallStatus": "ringing"})
+    assert (ringing.status_code, ringing.headers["content-type"]) == (200, "text/xml; charset=utf-8")
+    assert ringing.text == '<?xml version="1.0" encoding="UTF-8"?><Response />'
     completed = {
         **base,
         "CallStatus": "completed",

@@ -23,6 +23,7 @@ from inboxbridge.service import Service
 from .connectors import CONNECTORS, Connector
 from .inprocess import TENANTS, app_client, post
 from .report import Figure, Figures
+from .support import outcome
 
 EXAMPLES = 400 if os.environ.get("INBOXBRIDGE_CHAOS_LONG", "") not in ("", "0") else 40
 MAX_BODY = 65536
@@ -213,7 +214,7 @@ async def check(
         counts["5xx"] += 1
     assert answer.status_code < 500, (connector.name, answer.status_code, answer.text[:500])
     stored = sum(after.values()) - sum(before.values())
-    reply = answer.json()
+    reply = outcome(answer)
     if answer.status_code >= 400:
         assert isinstance(reply["error"], str) and len(reply["error"]) > 10, reply
         assert stored == 0, "a refused request stored events"

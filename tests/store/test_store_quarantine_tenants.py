@@ -62,3 +62,39 @@ async def test_unknown_tenant_or_status_is_refused(store: Store) -> None:
         await store.queue.stop_tenant("nobody")
     with pytest.raises(ValueError, match="paused"):
         await store.ledger.upsert_tenant("acme", status="paused")
+
+
+async def test_quarantine_keeps_one_row_per_distinct_body(store: Store, clock: ManualClock) -> None:
+    """A provider retrying the same unreadable request counts hits on one row instead of adding rows."""
+
+    async def keep(body: bytes, *, tenant: str = "acme", source: str = "chat", kind: str = "unreadable") -> int:
+        return await store.ledger.quarantine(
+            tenant=tenant,
+            source=source,
+            kind=kind,
+            reason="body is not JSON",
+            method="POST",
+            url=f"https://hooks.example/{tenant}/{source}",
+            headers={},
+            body=body,
+        )
+
+    first = await keep(b"not json")
+    first_seen = clock.now
+    clock.advance(30)
+    assert await keep(b"not json") == first
+    clock.advance(30)
+    assert await keep(b"not json") == first
+    others = {
+        await keep(b"other body"),
+        await keep(b"not json", tenant="beta"),
+        await keep(b"not json", source="sms"),
+        await keep(b"not json", kind="refused"),
+    }
+    assert first not in others and len(others) == 4
+    row = await store.ledger.get_quarantine(first)
+    assert row is not None
+    assert (row.kind, row.hits, row.received_at, row.last_seen_at) == ("unreadable", 3, first_seen, clock.now)
+    assert len(await store.ledger.list_quarantine()) == 5
+    with pytest.raises(ValueError, match="unknown quarantine kind"):
+        await keep(b"x", kind="odd")

@@ -105,15 +105,20 @@ class EventDetail(EventSummary):
 
 
 class QuarantinedRequest(BaseModel):
-    """A webhook that could not be parsed, as received (secret-looking headers masked)."""
+    """A webhook kept as received (credentials masked): one row per distinct body of a tenant, source and kind."""
 
     id: int
     tenant: str | None
     source: str | None
+    kind: str = Field(
+        description="unreadable (answered 400), refused (401: bad signature) or skipped (valid, nothing to post)"
+    )
     reason: str
     method: str
     url: str
-    received_at: datetime
+    received_at: datetime = Field(description="when this body first arrived")
+    hits: int = Field(description="how many times this body arrived (provider retries included)")
+    last_seen_at: datetime = Field(description="when this body last arrived")
     headers: dict[str, Any]
     body: str = Field(description="the body as text (invalid UTF-8 replaced)")
     body_bytes: int

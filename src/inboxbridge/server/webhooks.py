@@ -4,11 +4,11 @@ The answer is 2xx only once the events are committed, so a provider that got no 
 401 forged or missing signature (nothing stored), 400 unreadable (the raw request quarantined), 404 unknown
 tenant or source, 413 too large, 503 the store cannot commit right now.
 
-Webhooks are nearly all of the service's traffic, and FastAPI's route handling (dependencies, request and response
-objects) costs about a third of a small webhook's CPU time, so :data:`route`, the app's first route, has a plain
-ASGI app for endpoint: :func:`serve_webhook` answers on the bare connection, inside the app's middleware like every
-other route. A FastAPI route in :data:`router` declares the operation in the OpenAPI document; coming after
-:data:`route`, it never serves.
+Webhooks are nearly all of the service's traffic, and FastAPI's route handling (its middleware layers, dependencies,
+request and response objects) costs about a third of a small webhook's CPU time, so :data:`route`, the app's first
+route, has a plain ASGI app for endpoint: :func:`serve_webhook` answers on the bare connection, inside the app's
+middleware like every other route (see :mod:`inboxbridge.server.app`). A FastAPI route in :data:`router` declares
+the operation in the OpenAPI document; the FastAPI app is mounted after :data:`route`, so it never serves.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import structlog
 from fastapi import APIRouter
 from starlette.datastructures import URL, QueryParams
@@ -27,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from inboxbridge.metrics import observe_webhook, webhook_outcome
 from inboxbridge.providers import SourceError, WebhookRequest
+from inboxbridge.providers.answers import Reply, reply_for
 from inboxbridge.server.body import BodyTooLarge, receive_body
 from inboxbridge.server.context import ServerContext
 from inboxbridge.store import StoreUnavailable
@@ -41,7 +41,6 @@ RETRY_AFTER_SECONDS = "5"
 Answer = tuple[int, dict[str, Any]]
 """A status and the JSON object answered with it."""
 
-_JSON_TYPE = (b"content-type", b"application/json")
 _RETRY_AFTER = (b"retry-after", RETRY_AFTER_SECONDS.encode())
 
 
@@ -54,13 +53,13 @@ class _WebhookEndpoint:
         await serve_webhook(service, scope, receive, send, params["tenant"], params["source"])
 
 
-# Starlette treats an endpoint that is not a function as an ASGI app, so nothing of FastAPI's route handling runs.
+# Starlette treats an endpoint that is not a function as an ASGI app, so no request object is built for it.
 route = Route(WEBHOOK_PATH, _WebhookEndpoint(), methods=["POST"], name="serve_webhook", include_in_schema=False)
 router = APIRouter()
 
 
 # Declares the operation in the OpenAPI document (its docstring is the description): ``route`` comes first in the
-# app and takes every request to the path, so this one never serves.
+# app and takes every POST to the path, so this one never serves.
 @router.post(
     WEBHOOK_PATH,
     status_code=202,
@@ -82,26 +81,24 @@ async def receive_webhook(tenant: str, source: str) -> None:
 async def serve_webhook(
     service: ServerContext, scope: Scope, receive: Receive, send: Send, tenant: str, source: str
 ) -> None:
-    """Answer one webhook on the bare ASGI connection: the JSON answer, with ``Retry-After`` on a 503.
+    """Answer one webhook on the bare ASGI connection: the JSON answer (or the provider's own form of it, see
+    :mod:`inboxbridge.providers.answers`), with ``Retry-After`` on a 503.
 
     An unexpected error goes on up to the app's error middleware, which answers a plain 500 and hands the error to
     the server to log.
     """
-    status, body = await _answer(service, tenant, source, scope, receive)
-    headers = [(b"content-length", str(len(body)).encode()), _JSON_TYPE]
-    if status == 503:
+    reply = await _answer(service, tenant, source, scope, receive)
+    headers = [(b"content-length", str(len(reply.body)).encode()), (b"content-type", reply.content_type.encode())]
+    if reply.status == 503:
         headers.insert(0, _RETRY_AFTER)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
 
 
-async def _answer(
-    service: ServerContext, tenant: str, source: str, scope: Scope, receive: Receive
-) -> tuple[int, bytes]:
-    """Handle the webhook, then log and count it; the status and the JSON body to answer with."""
+async def _answer(service: ServerContext, tenant: str, source: str, scope: Scope, receive: Receive) -> Reply:
+    """Handle the webhook, then log and count it; the reply, in the form the source's provider expects."""
     started = time.perf_counter()
     status, answer = await _handle(service, tenant, source, scope, receive)
-    body = orjson.dumps(answer)
     seconds = time.perf_counter() - started
     log.info(
         "webhook",
@@ -117,7 +114,7 @@ async def _answer(
     tenant_label = tenant if known is not None else ""
     source_label = source if known is not None and source in known.sources else ""
     observe_webhook(tenant_label, source_label, webhook_outcome(status, ignored=bool(answer.get("ignored"))), seconds)
-    return status, body
+    return reply_for(known.sources.get(source) if known is not None else None, status, answer)
 
 
 def _error(status: int, reason: str, **extra: object) -> Answer:

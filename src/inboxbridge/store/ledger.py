@@ -53,13 +53,18 @@ class Ledger:
         url: str,
         headers: Mapping[str, Any],
         body: bytes,
+        kind: str = "unreadable",
     ) -> int:
-        """Keep a request that could not be parsed, with why; returns its id."""
+        """Keep a request, with why; returns its id. ``kind`` says what became of it: ``unreadable`` (answered
+        400), ``refused`` (401) or ``skipped`` (valid, nothing to post). One row per distinct body of a tenant,
+        source and kind: the same body again counts one more hit (and its last-seen time) on the row first kept,
+        whose id is returned."""
         async with self._db.transaction("quarantining a request", write=True) as conn:
             return await ledger.add_quarantine(
                 conn,
                 tenant=tenant,
                 source=source,
+                kind=kind,
                 reason=reason,
                 method=method,
                 url=url,

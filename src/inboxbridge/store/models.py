@@ -147,6 +147,9 @@ class QuarantineRow:
     headers: dict[str, Any]
     body: bytes
     received_at: datetime
+    kind: str = "unreadable"
+    hits: int = 1
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

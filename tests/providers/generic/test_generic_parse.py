@@ -133,8 +133,7 @@ def test_defaults_when_optional_fields_are_not_mapped(make_request: RequestFacto
     assert event.kind is EventKind.MESSAGE
     assert event.direction is Direction.INBOUND
     assert event.occurred_at == received_at
-    assert event.external_id is None
-    assert event.idempotency_key().startswith("sha256:")
+    assert event.external_id is not None and event.external_id.startswith("content:")
     assert event.channel is None
 
 

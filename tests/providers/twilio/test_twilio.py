@@ -173,7 +173,6 @@ def test_completed_call_becomes_an_activity_with_its_recording() -> None:
         ("canceled", "inbound", "Missed call (caller hung up)"),
         ("failed", "inbound", "Call failed"),
         ("no-answer", "outbound-api", "Call not answered"),
-        ("completed", "outbound-dial", "Call · 3 min 12 s"),
     ],
 )
 def test_call_outcomes(status: str, direction: str, text: str) -> None:
@@ -182,10 +181,64 @@ def test_call_outcomes(status: str, direction: str, text: str) -> None:
         del params["CallDuration"], params["RecordingUrl"]
     event = one(voice(), request(form_body(params), twilio_headers(params)))
     assert event.text == text
-    outbound = direction.startswith("outbound")
+    outbound = direction == "outbound-api"
     assert event.direction is (Direction.OUTBOUND if outbound else Direction.INBOUND)
     assert event.phone == params["To" if outbound else "From"]
     assert event.external_id == f"{params['CallSid']}:{status}"
+
+
+def forwarded_leg(status: str, caller: str) -> dict[str, str]:
+    """The status callback of a ``<Dial>`` child leg: the caller forwarded to the owner's mobile, +14155550199."""
+    params = {**fixture("twilio_voice_completed"), "CallStatus": status, "Direction": "outbound-dial"}
+    del params["CallDuration"], params["RecordingUrl"]
+    params |= {
+        "CallSid": "CA0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a",
+        "ParentCallSid": "CA5f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "From": caller,
+        "Caller": caller,
+        "To": "+14155550199",
+        "Called": "+14155550199",
+    }
+    return params
+
+
+@pytest.mark.parametrize(("status", "text"), [("no-answer", "Missed call"), ("busy", "Missed call (line busy)")])
+def test_a_forwarded_call_nobody_answered_is_a_missed_call_from_the_caller(status: str, text: str) -> None:
+    params = forwarded_leg(status, "+14155550123")
+    source = source_from({"type": "twilio_voice", "auth_token": TOKEN, "business_numbers": ["+14155550199"]})
+    event = one(source, request(form_body(params), twilio_headers(params)))
+    assert (event.direction, event.phone, event.text) == (Direction.INBOUND, "+14155550123", text)
+    assert event.external_id == f"{params['ParentCallSid']}:dial:{params['CallSid']}:{status}"
+    # Without business_numbers too: the forwarded-to phone is never taken for the customer.
+    assert one(voice(), request(form_body(params), twilio_headers(params))).phone == "+14155550123"
+
+
+def test_a_business_number_is_never_the_customer() -> None:
+    source = source_from(
+        {
+            "type": "twilio_voice",
+            "auth_token": TOKEN,
+            "business_numbers": ["+14155550100", "(415) 555-0199"],
+            "default_region": "US",
+        }
+    )
+    # A forwarded leg that shows the Twilio number as caller id: the parent call's callback names the caller.
+    shown_as_business = forwarded_leg("no-answer", "+14155550100")
+    assert source.parse(request(form_body(shown_as_business)), tenant="acme") == []
+    # The owner calling their own line from their mobile.
+    owner = {**fixture("twilio_voice_completed"), "From": "+1 415-555-0199", "Caller": "+1 415-555-0199"}
+    assert source.parse(request(form_body(owner)), tenant="acme") == []
+
+
+def test_twilio_webhooks_are_answered_with_empty_twiml() -> None:
+    for source in (sms(), voice()):
+        for status in (200, 202):
+            reply = source.answer(status, {"accepted": 1})
+            assert reply is not None
+            assert (reply.status, reply.content_type) == (status, "text/xml; charset=utf-8")
+            assert reply.body == b'<?xml version="1.0" encoding="UTF-8"?><Response />'
+        # Refusals keep the JSON reason the server writes (Twilio's debugger shows it).
+        assert source.answer(401, {"error": "bad signature"}) is None
 
 
 @pytest.mark.parametrize("status", ["initiated", "ringing", "in-progress"])

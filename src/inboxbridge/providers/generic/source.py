@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from inboxbridge.events import MAX_TEXT, Direction, EventKind, InboundEvent
@@ -233,9 +235,10 @@ class GenericSource(ConnectorSource[GenericSourceConfig]):
         body = read_json(request.body)
         objects = self._event_objects(body)
         events: list[InboundEvent] = []
+        batched = "events" in self._expressions
         for position, item in enumerate(objects, start=1):
             try:
-                event = self._event(item, request, tenant)
+                event = self._event(item, request, tenant, position if batched else None)
             except PayloadError as error:
                 if "events" not in self._expressions:
                     raise
@@ -243,6 +246,24 @@ class GenericSource(ConnectorSource[GenericSourceConfig]):
             if event is not None:
                 events.append(event)
         return events
+
+    def _fallback_id(self, item: dict[str, Any], request: WebhookRequest, position: int | None) -> str:
+        """The event's id when ``event_id`` finds none: from what the provider sent, never from when it arrived.
+
+        Standard Webhooks' ``webhook-id`` is the spec's idempotency key, the same on every retry of a message;
+        without one, a redelivery carries the same content. ``position`` is the event's place in a batch.
+        """
+        suffix = "" if position is None else f"#{position}"
+        if self._config.verify == "standard-webhooks":
+            delivery_id = request.headers.get("webhook-id", "").strip()
+            if delivery_id:
+                return delivery_id + suffix
+        try:
+            canonical = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            # Nested deeper than orjson writes: the body as received is the same on a redelivery too.
+            return "content:" + hashlib.sha256(request.body).hexdigest() + suffix
+        return "content:" + hashlib.sha256(canonical).hexdigest()
 
     def _event_objects(self, body: Any) -> list[dict[str, Any]]:
         selector = self._expressions.get("events")
@@ -298,7 +319,9 @@ class GenericSource(ConnectorSource[GenericSourceConfig]):
             + f" and not in {field}_map (it lists {listed})"
         )
 
-    def _event(self, item: dict[str, Any], request: WebhookRequest, tenant: str) -> InboundEvent | None:
+    def _event(
+        self, item: dict[str, Any], request: WebhookRequest, tenant: str, position: int | None
+    ) -> InboundEvent | None:
         mapping = self._config.mapping
         kind_name = (
             self._choice("kind", item, mapping.kind_map, ("message", "activity")) or mapping.default_kind
@@ -336,7 +359,7 @@ class GenericSource(ConnectorSource[GenericSourceConfig]):
         first_name = first_name if first_name and first_name.strip() else name_first
         last_name = last_name if last_name and last_name.strip() else name_last
         fields: dict[str, Any] = {
-            "external_id": self._read("event_id", item, as_id),
+            "external_id": self._read("event_id", item, as_id) or self._fallback_id(item, request, position),
             "occurred_at": self._read("occurred_at", item, as_time) or request.received_at,
             "emails": emails,
             "phone": phone,

@@ -2,8 +2,9 @@
 Twilio called followed by every POST parameter's name and value, sorted by name.
 
 The URL must be the one Twilio was given (the public one, behind a proxy). Like Twilio's own validator, the URL
-is tried with and without its port, since Twilio may sign either form. Every Twilio webhook is signed so, which
-is why the config and source bases of the SMS and Voice webhooks live here, beside the check.
+is tried with and without its port, since Twilio may sign either form. Every Twilio webhook is signed so, and
+answered so (an empty TwiML document), which is why the config and source bases of the SMS and Voice webhooks
+live here, beside the check.
 """
 
 from __future__ import annotations
@@ -13,19 +14,25 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
+from inboxbridge.phones import normalize_phone
+from inboxbridge.providers.answers import Reply
 from inboxbridge.providers.base import SignatureError, WebhookRequest
+from inboxbridge.providers.helpers.clock import Clock
 from inboxbridge.providers.helpers.connector import ConnectorConfig, ConnectorSource, PhoneRegionMixin, required_secret
 from inboxbridge.providers.helpers.forms import form_fields
 from inboxbridge.providers.helpers.signatures import digest_in
 
-__all__ = ["HEADER", "TwilioConfig", "TwilioSource", "twilio_signature", "verify_twilio_signature"]
+__all__ = ["EMPTY_TWIML", "HEADER", "TwilioConfig", "TwilioSource", "twilio_signature", "verify_twilio_signature"]
 
 HEADER = "x-twilio-signature"
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response />'
+"""What Twilio's own libraries write for a response with no verb: Twilio does nothing more with the message or
+call, and logs no error 12300 (which it does for an answer that is not TwiML)."""
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -68,16 +75,44 @@ def verify_twilio_signature(
 
 
 class TwilioConfig(ConnectorConfig, PhoneRegionMixin):
-    """What every Twilio webhook is configured with: the auth token that signs it, and the region of its numbers."""
+    """What every Twilio webhook is configured with: the auth token that signs it, the business's own numbers and
+    the region of national numbers."""
 
     auth_token: Annotated[SecretStr, required_secret("auth_token must be the Twilio account's auth token")]
+    business_numbers: list[str] = Field(default_factory=list)
+    """The business's own numbers (Twilio numbers, the phones calls are forwarded to; E.164, or national with
+    ``default_region``): never taken for a customer."""
+
+    @field_validator("business_numbers")
+    @classmethod
+    def _numbers(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return [normalize_phone(number, info.data.get("default_region")) for number in value]
 
 
 TwilioConfigT = TypeVar("TwilioConfigT", bound=TwilioConfig)
 
 
 class TwilioSource(ConnectorSource[TwilioConfigT]):
-    """A Twilio webhook's source: its requests are forms signed by :func:`twilio_signature`."""
+    """A Twilio webhook's source: its requests are forms signed by :func:`twilio_signature`, answered with TwiML."""
+
+    def __init__(self, name: str, config: TwilioConfigT, *, clock: Clock | None = None) -> None:
+        super().__init__(name, config, clock=clock)
+        self._business = frozenset(config.business_numbers)
+
+    def is_business(self, raw: str) -> bool:
+        """Whether ``raw`` (a number as Twilio wrote it) is one of the business's own numbers."""
+        try:
+            return normalize_phone(raw, self._config.default_region) in self._business
+        except ValueError:
+            return False
+
+    def answer(self, status: int, outcome: Mapping[str, Any]) -> Reply | None:
+        """An accepted (or ignored) webhook is answered with an empty TwiML document, as Twilio expects from a
+        Messaging or Voice webhook; Twilio reads only the 2xx of the status, so it keeps the server's (202 stored,
+        200 repeat or ignored). Refusals keep their JSON reason, which Twilio's debugger shows."""
+        if 200 <= status < 300:
+            return Reply(status, EMPTY_TWIML, "text/xml; charset=utf-8")
+        return None
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``X-Twilio-Signature`` over the public URL and the form parameters."""

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from inboxbridge.events import Attachment, AttachmentKind, Direction, EventKind, InboundEvent
-from inboxbridge.phones import normalize_phone
 from inboxbridge.providers.base import PayloadError, WebhookRequest
 from inboxbridge.providers.helpers.clock import Clock
 from inboxbridge.providers.helpers.connector import make_attachment, make_event
@@ -31,17 +30,10 @@ class TwilioSmsSourceConfig(TwilioConfig):
     """A Twilio phone number's (or Messaging Service's) message webhook and status callback."""
 
     type: Literal["twilio_sms"] = "twilio_sms"
-    business_numbers: list[str] = Field(default_factory=list)
-    """The business's own numbers (E.164, or national with ``default_region``): the customer is the other side."""
     sync_sent: bool = False
     """Also turn status callbacks of messages the business sent into outbound messages."""
     sent_statuses: list[str] = Field(default_factory=lambda: ["sent", "delivered"])
     """Status callbacks that count as sent; the first one of a message wins (the MessageSid makes the rest repeats)."""
-
-    @field_validator("business_numbers")
-    @classmethod
-    def _numbers(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return [normalize_phone(number, info.data.get("default_region")) for number in value]
 
     def build(self, name: str, *, clock: Clock | None = None) -> TwilioSmsSource:
         """The source this configuration describes, named ``name``."""
@@ -75,20 +67,10 @@ def _media(fields: dict[str, list[str]]) -> tuple[Attachment, ...]:
 class TwilioSmsSource(TwilioSource[TwilioSmsSourceConfig]):
     """A source configured by :class:`TwilioSmsSourceConfig`."""
 
-    def __init__(self, name: str, config: TwilioSmsSourceConfig, *, clock: Clock | None = None) -> None:
-        super().__init__(name, config, clock=clock)
-        self._business = frozenset(config.business_numbers)
-
-    def _is_business(self, raw: str) -> bool:
-        try:
-            return normalize_phone(raw, self._config.default_region) in self._business
-        except ValueError:
-            return False
-
     def _direction(self, sender: str, recipient: str, status: str | None) -> Direction:
-        if self._is_business(sender):
+        if self.is_business(sender):
             return Direction.OUTBOUND
-        if self._is_business(recipient):
+        if self.is_business(recipient):
             return Direction.INBOUND
         # No configured number on either side: an inbound webhook has no status beyond "received".
         return Direction.INBOUND if status is None or status in _INBOUND_STATUSES else Direction.OUTBOUND

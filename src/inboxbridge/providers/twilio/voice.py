@@ -81,6 +81,24 @@ def _timestamp(value: str | None) -> datetime | None:
 class TwilioVoiceSource(TwilioSource[TwilioVoiceSourceConfig]):
     """A source configured by :class:`TwilioVoiceSourceConfig`."""
 
+    def _customer_side(self, fields: dict[str, list[str]]) -> tuple[Direction, str, str] | None:
+        """Who the customer is on this leg: the direction of the call as the customer saw it, the parameter
+        naming them and its value; ``None`` when that is one of the business's own numbers.
+
+        An inbound call's customer is its caller (``From``); a call the business placed (``outbound-api``) is to
+        the customer (``To``). A ``<Dial>`` child leg (``outbound-dial``) forwards the caller to the business's
+        own phone (``To``): its customer is still the caller, so it is an inbound call, never an unanswered call
+        to the owner. A configured business number is never taken for the customer.
+        """
+        outbound = (form_value(fields, "Direction") or "inbound").lower() == "outbound-api"
+        field, fallback = ("To", "Called") if outbound else ("From", "Caller")
+        raw = form_value(fields, field) or form_value(fields, fallback)
+        if raw is None:
+            raise PayloadError(f"the {field} parameter is missing: the call names no customer")
+        if self.is_business(raw.removeprefix("client:")):
+            return None
+        return (Direction.OUTBOUND if outbound else Direction.INBOUND), field, raw
+
     def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
         """One activity for a call that ended with a configured status; nothing for other callbacks."""
         fields = form_fields(request)
@@ -95,13 +113,15 @@ class TwilioVoiceSource(TwilioSource[TwilioVoiceSourceConfig]):
         call_sid = form_value(fields, "CallSid")
         if call_sid is None:
             raise PayloadError("the CallSid parameter is missing: the call cannot be told apart from others")
-        outbound = (form_value(fields, "Direction") or "inbound").lower().startswith("outbound")
-        direction = Direction.OUTBOUND if outbound else Direction.INBOUND
-        field = "To" if outbound else "From"
-        raw_number = form_value(fields, field) or form_value(fields, "Called" if outbound else "Caller")
-        if raw_number is None:
-            raise PayloadError(f"the {field} parameter is missing: the call names no customer")
+        side = self._customer_side(fields)
+        if side is None:
+            # The business's own number on the customer's side (a forwarded leg that shows the Twilio number as
+            # caller id, the owner calling their own line): the parent call's callback names the customer.
+            return []
+        direction, field, raw_number = side
         phone = customer_phone(raw_number.removeprefix("client:"), self._config.default_region, field=field)
+        parent = form_value(fields, "ParentCallSid")
+        external_id = f"{call_sid}:{status}" if parent is None else f"{parent}:dial:{call_sid}:{status}"
         duration = form_value(fields, "CallDuration")
         if duration is not None and not duration.isdigit():
             raise PayloadError(f"CallDuration is {duration!r}, not a number of seconds")
@@ -115,7 +135,7 @@ class TwilioVoiceSource(TwilioSource[TwilioVoiceSourceConfig]):
                 source=self._name,
                 kind=EventKind.ACTIVITY,
                 occurred_at=_timestamp(form_value(fields, "Timestamp")) or request.received_at,
-                external_id=f"{call_sid}:{status}",
+                external_id=external_id,
                 direction=direction,
                 phone=phone,
                 text=call_line(status, direction, int(duration) if duration is not None else None),

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.events import InboundEvent
-from inboxbridge.store.dialect import upsert
+from inboxbridge.store.dialect import lock_keys, upsert
 from inboxbridge.store.models import (
     AttemptRow,
     EventRow,
@@ -24,6 +25,7 @@ from inboxbridge.store.models import (
 from inboxbridge.store.schema import ACTIVE_STATUSES, attempts, events, is_status, quarantine, tenants
 
 __all__ = [
+    "QUARANTINE_KINDS",
     "add_quarantine",
     "attempt_rows",
     "counts",
@@ -154,11 +156,15 @@ async def upsert_tenant(
     await conn.execute(upsert(conn, tenants, values, ["id"], ["status", "instance_id", "updated_at"]))
 
 
+QUARANTINE_KINDS = ("unreadable", "refused", "skipped")
+
+
 async def add_quarantine(
     conn: AsyncConnection,
     *,
     tenant: str | None,
     source: str | None,
+    kind: str,
     reason: str,
     method: str,
     url: str,
@@ -166,18 +172,48 @@ async def add_quarantine(
     body: bytes,
     received_at: datetime,
 ) -> int:
-    """Keep one request; returns its id."""
+    """Keep one request, or count one more arrival of a body already kept for the same tenant, source and kind;
+    returns the row's id."""
+    if kind not in QUARANTINE_KINDS:
+        raise ValueError(f"unknown quarantine kind {kind!r}: use one of {', '.join(QUARANTINE_KINDS)}")
+    digest = hashlib.sha256(body).hexdigest()
+    # On PostgreSQL two nodes keeping the same body at once would both insert without this lock; SQLite's write
+    # transaction already excludes the other writer.
+    await lock_keys(conn, [f"quarantine\x1f{tenant}\x1f{source}\x1f{kind}\x1f{digest}"])
+    same = (
+        select(quarantine.c.id)
+        .where(
+            quarantine.c.body_sha256 == digest,
+            quarantine.c.tenant_id.is_not_distinct_from(tenant),
+            quarantine.c.source.is_not_distinct_from(source),
+            quarantine.c.kind == kind,
+        )
+        .order_by(quarantine.c.id)
+        .limit(1)
+    )
+    existing = (await conn.execute(same)).scalar_one_or_none()
+    if existing is not None:
+        await conn.execute(
+            update(quarantine)
+            .where(quarantine.c.id == existing)
+            .values(hits=quarantine.c.hits + 1, last_seen_at=received_at)
+        )
+        return int(existing)
     result = await conn.execute(
         quarantine.insert()
         .values(
             tenant_id=tenant,
             source=source,
+            kind=kind,
             reason=reason,
             method=method,
             url=url,
             headers=orjson.dumps(dict(headers)).decode(),
             body=bytes(body),
+            body_sha256=digest,
+            hits=1,
             received_at=received_at,
+            last_seen_at=received_at,
         )
         .returning(quarantine.c.id)
     )
@@ -196,6 +232,9 @@ def _quarantine_row(row: Row[tuple[object, ...]]) -> QuarantineRow:
         headers=orjson.loads(data["headers"]),
         body=bytes(data["body"]),
         received_at=data["received_at"],
+        kind=data["kind"],
+        hits=data["hits"],
+        last_seen_at=data["last_seen_at"] or data["received_at"],
     )
 
 
