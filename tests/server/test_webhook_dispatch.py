@@ -1,6 +1,6 @@
 """Webhooks are served by a plain ASGI endpoint on the app's router: the same answers, byte for byte, with or
-without a root path; unexpected errors, middleware and every other request (other methods, near-miss paths, the
-rest of the app) are FastAPI's, as for any route; the OpenAPI document declares the operation."""
+without a root path; unexpected errors and middleware are the app's, as for any route; every other request
+(other methods, near-miss paths, the rest of the app) is FastAPI's; the OpenAPI document declares the operation."""
 
 from __future__ import annotations
 
@@ -171,7 +171,7 @@ async def test_a_middleware_added_to_the_app_wraps_webhooks(services: list[Servi
 
 
 def test_the_openapi_document_declares_the_webhook_operation(services: list[Service]) -> None:
-    operations = create_app(services[0]).openapi()["paths"]["/hooks/{tenant}/{source}"]
+    operations = create_app(services[0]).state.api.openapi()["paths"]["/hooks/{tenant}/{source}"]
     assert list(operations) == ["post"]
     operation = operations["post"]
     assert operation["summary"] == "Receive a provider's webhook"
