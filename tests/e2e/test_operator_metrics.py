@@ -1,4 +1,5 @@
-"""`/metrics` after a known run: every count matches what was sent and what Wix was asked."""
+"""`/metrics` after a known run: every count matches what was sent and what Wix was asked; without the admin
+credentials it shows nothing, not even the tenants' names."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def service(tmp_path: Path) -> Iterator[ServiceProcess]:
     config = write_config(
         tmp_path / "inboxbridge.toml", sandbox.url, {"shop": {}}, port=port, database=tmp_path / "ib.db"
     )
+    with config.open("a") as toml:
+        toml.write(f'\n[admin]\nusername = "ops"\npassword = "{ADMIN_PASSWORD}"\ntoken = "{SCRAPE_TOKEN}"\n')
     proc = ServiceProcess(config, port, tmp_path / "service.log").start()
     proc.sandbox_url = sandbox.url  # type: ignore[attr-defined]
     yield proc
@@ -28,8 +31,14 @@ def service(tmp_path: Path) -> Iterator[ServiceProcess]:
     sandbox.stop()
 
 
+ADMIN_PASSWORD = "metrics-admin-password"
+SCRAPE_TOKEN = "metrics-scrape-token"
+
+
 def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    text = httpx2.get(f"{url}/metrics").text
+    answer = httpx2.get(f"{url}/metrics", headers={"authorization": f"Bearer {SCRAPE_TOKEN}"})
+    assert answer.status_code == 200, answer.text
+    text = answer.text
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(text)
@@ -92,3 +101,13 @@ def test_metrics_count_webhooks_deliveries_wix_calls_and_cache_hits(service: Ser
     assert value(m, "inboxbridge_queue_depth", tenant="shop") == 0
     assert value(m, "inboxbridge_oldest_pending_age_seconds", tenant="shop") == 0
     assert value(m, "inboxbridge_store_up") == 1
+
+
+def test_metrics_need_the_admin_credentials(service: ServiceProcess) -> None:
+    assert service.post("shop", "chat", chat("m-1", "anon@example.com", "hello")).status_code == 202
+    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "Basic b3BzOndyb25n"}):
+        answer = httpx2.get(f"{service.url}/metrics", headers=headers)
+        assert answer.status_code == 401, headers
+        assert "shop" not in answer.text and "inboxbridge_" not in answer.text
+    basic = httpx2.get(f"{service.url}/metrics", auth=("ops", ADMIN_PASSWORD))
+    assert basic.status_code == 200 and 'tenant="shop"' in basic.text

@@ -97,6 +97,25 @@ async def test_oldest_pending_age(store: Store, clock: ManualClock) -> None:
     assert await store.ledger.oldest_pending_age("beta") is None
 
 
+async def test_counts_and_backlog_ages_of_every_tenant_in_one_read(store: Store, clock: ManualClock) -> None:
+    """What /metrics reads per scrape: the same figures as the per-tenant reads, for every tenant at once."""
+    assert await store.ledger.counts_by_tenant() == {}
+    assert await store.ledger.oldest_pending_ages() == {}
+    await _dead(store, 1)
+    await store.queue.ingest([make_event(f"c{i}@example.com", external_id=str(i)) for i in range(3)])
+    clock.advance(20)
+    await store.queue.ingest([make_event(tenant="beta", external_id="b")])
+    clock.advance(10)
+    [claimed] = await store.queue.claim("w1", 1, 60)
+    await store.queue.ack(claimed.event_id, claimed.lease_token, attempt=attempt())
+    by_tenant = await store.ledger.counts_by_tenant()
+    assert by_tenant == {"acme": await store.ledger.counts("acme"), "beta": await store.ledger.counts("beta")}
+    assert by_tenant["acme"] == {"pending": 2, "in_flight": 0, "delivered": 1, "dead": 1, "parked": 0}
+    ages = await store.ledger.oldest_pending_ages()
+    assert ages == {"acme": await store.ledger.oldest_pending_age("acme"), "beta": 10.0}
+    assert ages["acme"] == 30.0
+
+
 async def test_list_events_filters_newest_first(store: Store) -> None:
     results = await store.queue.ingest(
         [

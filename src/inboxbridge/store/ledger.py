@@ -103,6 +103,18 @@ class Ledger:
             oldest = await ledger.oldest_pending_received(conn, tenant)
         return None if oldest is None else max(0.0, (self._db.now() - oldest).total_seconds())
 
+    async def counts_by_tenant(self) -> dict[str, dict[str, int]]:
+        """Events per status of every tenant that has events, in one read."""
+        async with self._db.transaction("counting events by tenant", write=False) as conn:
+            return await ledger.counts_by_tenant(conn)
+
+    async def oldest_pending_ages(self) -> dict[str, float]:
+        """Per tenant with a backlog, seconds since its oldest undelivered event was received, in one read."""
+        async with self._db.transaction("reading the backlog ages", write=False) as conn:
+            oldest = await ledger.oldest_pending_received_by_tenant(conn)
+        now = self._db.now()
+        return {tenant: max(0.0, (now - received).total_seconds()) for tenant, received in oldest.items()}
+
     async def get_event(self, event_id: int) -> EventRow | None:
         """One event with every column and the decoded event, or None."""
         async with self._db.transaction("reading an event", write=False) as conn:
