@@ -1,4 +1,5 @@
-"""Which Wix contact gets the message: lookup by email then phone, the contact policy, the missing-contact policy."""
+"""Which Wix contact gets the message: by email when the event has one, else by phone; the contact policy, the
+missing-contact policy."""
 
 from __future__ import annotations
 
@@ -105,22 +106,51 @@ async def test_a_contact_found_by_email_is_used_without_looking_at_the_phone(
     assert site.args("query_contacts")[0]["fields"] == ["id"]
 
 
-async def test_only_the_phone_finds_the_contact_in_e164_read_with_the_default_region(
+async def test_an_email_no_contact_has_never_borrows_the_contact_of_whoever_shares_the_phone(
     site: FakeSite, cache: MemoryIdCache
 ) -> None:
-    site.add_contact("ann-phone", phones=["+14155550123"])
+    # The household's landline is on the partner's contact: Ann's words must not land in the partner's conversation.
+    site.add_contact("partner", emails=["partner@example.com"], phones=["+14155550123"])
 
     posted = await deliver(site, cache, message(phone="(415) 555-0123"), default_phone_region="US")
 
-    assert [p.contact_id for p in posted] == ["ann-phone"]
     assert [q["filter"] for q in site.args("query_contacts")] == [
         {"primaryInfo.email": {"$eq": ANN}},
         {"info.emails.email": {"$eq": ANN}},
-        {"primaryInfo.phone": {"$eq": "+14155550123"}},
     ]
+    assert site.args("create_contact") == [
+        {"email": ANN, "first_name": None, "last_name": None, "phone": "+14155550123"}
+    ]
+    [created] = [p.contact_id for p in posted]
+    assert created != "partner" and site.messages_of("partner") == []
+    assert await cache.get_cached_contacts(TENANT, f"email:{ANN}") == [created]
+
+
+async def test_an_email_no_contact_has_is_skipped_under_skip_even_when_the_phone_is_known(
+    site: FakeSite, cache: MemoryIdCache
+) -> None:
+    site.add_contact("partner", phones=["+14155550123"])
+
+    with pytest.raises(DeliveryFailed) as failed:
+        await deliver(site, cache, message(phone="+14155550123"), missing_contact="skip")
+
+    assert str(failed.value.cause) == f"no Wix contact has the email {ANN} and the missing-contact policy is 'skip'"
+    assert site.messages_of("partner") == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "chosen"), [("all", ["first", "second"]), ("newest", ["second"]), ("oldest", ["first"])]
+)
+async def test_a_phone_shared_by_several_contacts_is_resolved_by_the_contact_policy(
+    site: FakeSite, cache: MemoryIdCache, policy: str, chosen: list[str]
+) -> None:
+    site.add_contact("first", phones=["+14155550123"], created=EARLY)
+    site.add_contact("second", phones=["+14155550123"], created=LATER)
+
+    posted = await deliver(site, cache, message(email=None, phone="+14155550123"), contacts=policy)
+
+    assert [p.contact_id for p in posted] == chosen
     assert site.count("create_contact") == 0
-    # Cached under the customer's key, which is the email when the event has one.
-    assert await cache.get_cached_contacts(TENANT, f"email:{ANN}") == ["ann-phone"]
 
 
 async def test_an_event_with_only_a_phone_is_looked_up_by_phone(site: FakeSite, cache: MemoryIdCache) -> None:
@@ -160,9 +190,7 @@ async def test_skip_policy_raises_no_contact_error_and_creates_nothing(site: Fak
         await deliver(site, cache, message(phone="+14155550123"), missing_contact="skip")
 
     assert isinstance(failed.value.cause, NoContactError)
-    assert str(failed.value.cause) == (
-        f"no Wix contact has the email {ANN} or the phone +14155550123 and the missing-contact policy is 'skip'"
-    )
+    assert str(failed.value.cause) == f"no Wix contact has the email {ANN} and the missing-contact policy is 'skip'"
     assert (failed.value.maybe_posted, failed.value.posted) == (False, [])
     assert site.count("create_contact") == site.count("send_message") == 0
     assert site.contact_ids == ["bob"]

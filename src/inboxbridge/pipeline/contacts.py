@@ -1,9 +1,11 @@
 """Step 1 of the flow: which Wix contact(s) an event's customer is.
 
-Query Contacts asks only for ``id``. The customer is looked up by email first; when no contact has the email (or
-the event has none), by phone number, in E.164 (a national number is read with the policy's default region).
-The contact policy decides between several contacts sharing an email or phone, and the missing-contact policy
-what happens when there are none. Answers are cached per customer.
+Query Contacts asks only for ``id``. An event that names an email is that email's customer: it is looked up by
+the email alone, since a phone is often shared (a household, a company's switchboard) and taking whoever has it
+would put the customer's words in another person's conversation. Only an event without an email is looked up by
+phone number, in E.164 (a national number is read with the policy's default region). The contact policy decides
+between several contacts sharing an email or phone, and the missing-contact policy what happens when there are
+none (a created contact gets the email and the phone). Answers are cached per customer.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ async def resolve_contacts(site: WixSite, cache: IdCache, event: InboundEvent, p
     ids: list[str] = []
     if event.email is not None:
         ids = await _choose(site, "email", event.email, policy.contacts)
-    if not ids and phone is not None:
+    elif phone is not None:
         ids = await _choose(site, "phone", phone, policy.contacts)
     if not ids:
         if policy.missing_contact is MissingContactPolicy.SKIP:
@@ -95,6 +97,4 @@ async def _create(site: WixSite, event: InboundEvent, phone: str | None) -> str:
 
 
 def _who(event: InboundEvent, phone: str | None) -> str:
-    if event.email and phone:
-        return f"the email {event.email} or the phone {phone}"
     return f"the email {event.email}" if event.email else f"the phone {phone}"
