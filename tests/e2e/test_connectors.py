@@ -175,7 +175,8 @@ def test_sms_with_a_picture_finds_or_creates_the_contact_by_phone(
     (message,) = messages_for(inbox, number, 1)
     items = message["content"]["basic"]["items"]
     assert items[0] == {"text": "Here is the crack in the lid"}
-    assert items[1]["image"]["url"] == params["MediaUrl0"]
+    # The picture was posted as an image item; Wix (and the sandbox) keep their own copy of it.
+    assert items[1]["image"]["url"].startswith("https://static.wixstatic.com/media/")
     assert message["badges"][0]["text"] == "SMS"
     contact = contact_with(inbox, number)
     assert contact is not None

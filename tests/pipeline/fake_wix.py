@@ -10,7 +10,8 @@ time Wix stamps on what it creates), ``fail`` (a scripted failure, before or aft
 Query Contacts understands only the filters the pipeline sends (an email or a phone, among all of a contact's or
 as its primary one) and raises AssertionError on anything else, so that a change in what the pipeline asks Wix
 fails here instead of being answered wrongly. Emails compare without case, as on Wix; phones compare as written,
-so seed them in E.164 as the pipeline sends them.
+so seed them in E.164 as the pipeline sends them. Like Wix, it re-hosts the images and files of a stored message:
+their URLs become its own (with an expiring token) and each gets a media id.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inboxbridge.wix import (
+    BasicContent,
     Contact,
     ContactsPage,
     Conversation,
     ConversationResult,
+    FileItem,
+    ImageItem,
     Message,
     MessagesPage,
     Participant,
@@ -361,7 +365,9 @@ class FakeSite:
         send_as: SendAs | None = None,
     ) -> Message:
         """Store the message; a merged-away or unknown conversation answers 404 ``CONVERSATION_NOT_FOUND``."""
-        fault = self._enter("send_message", conversation_id=conversation_id, send_notifications=send_notifications)
+        fault = self._enter(
+            "send_message", conversation_id=conversation_id, message=message, send_notifications=send_notifications
+        )
         assert send_as is None, "the pipeline sends as the caller"
         if not conversation_id:
             raise ValueError("conversation_id must not be empty")
@@ -466,5 +472,16 @@ class FakeSite:
         stored = message.model_copy(
             update={"id": f"message-{number}", "sequence": str(number), "created_date": self.now}, deep=True
         )
+        if stored.content.basic is not None:
+            stored.content.basic = BasicContent(items=[_rehosted(item, number) for item in stored.content.basic.items])
         conversation.messages.append(stored)
         return stored
+
+
+def _rehosted(item: Any, number: int) -> Any:
+    """An image or file item as Wix keeps it: its URL Wix's own (expiring), a media id added."""
+    if not isinstance(item, ImageItem | FileItem):
+        return item
+    media_id = f"media-{number}-{abs(hash(item.url)) % 10**8}"
+    url = f"https://static.wixstatic.com/media/{media_id}?token=expires-{number}"
+    return item.model_copy(update={"url": url, "id": media_id})

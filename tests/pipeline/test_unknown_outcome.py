@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from inboxbridge.events import Attachment, AttachmentKind, InboundEvent
 from inboxbridge.pipeline import DeliveryFailed, MemoryIdCache, Posted
 from inboxbridge.wix import WixConnectionError, WixTimeoutError
 
@@ -32,6 +33,47 @@ async def test_a_message_already_there_is_not_sent_again(site: FakeSite, cache: 
     [stored] = site.messages_of(ann)
     assert posted == [Posted(ann, site.conversation_of(ann), stored.id, already_there=True)]
     assert site.names() == ["list_messages"]
+
+
+@pytest.mark.parametrize("filename", ["label.png", None])
+async def test_a_message_with_media_already_there_is_found_though_wix_rehosted_its_files(
+    site: FakeSite, cache: MemoryIdCache, ann: str, filename: str | None
+) -> None:
+    event = message(
+        "Here is the label",
+        attachments=(
+            Attachment(kind=AttachmentKind.IMAGE, url="https://cdn.example/label.png", filename=filename),
+            Attachment(kind=AttachmentKind.FILE, url="https://cdn.example/invoice.pdf", filename="invoice.pdf"),
+        ),
+    )
+    first_try = site.now
+    site.fail("send_message", read_timeout(), applied=True)
+    with pytest.raises(DeliveryFailed):
+        await deliver(site, cache, event)
+    site.now += timedelta(minutes=1)
+    site.calls.clear()
+
+    posted = await deliver(site, cache, event, unsure_since=first_try)
+
+    [stored] = site.messages_of(ann)
+    assert stored.content.basic is not None and "wixstatic" in str(stored.content.basic.items[1])
+    assert posted == [Posted(ann, site.conversation_of(ann), stored.id, already_there=True)]
+    assert site.names() == ["list_messages"]
+
+
+async def test_a_message_whose_files_differ_is_not_taken_for_ours(
+    site: FakeSite, cache: MemoryIdCache, ann: str
+) -> None:
+    def with_file(name: str) -> InboundEvent:
+        attachment = Attachment(kind=AttachmentKind.FILE, url=f"https://cdn.example/{name}", filename=name)
+        return message("Invoice attached", attachments=(attachment,))
+
+    await deliver(site, cache, with_file("march.pdf"))
+    first_try = site.now
+
+    await deliver(site, cache, with_file("april.pdf"), unsure_since=first_try)
+
+    assert len(site.messages_of(ann)) == 2
 
 
 async def test_a_message_not_there_is_sent_once(site: FakeSite, cache: MemoryIdCache, ann: str) -> None:

@@ -133,7 +133,7 @@ def test_inbox_page_shows_messages_escaped(wix: httpx2.Client, anon: httpx2.Clie
     assert "<script>alert" not in html
     assert "Order shipped" in html
     assert 'href="https://example.com/o/1"' in html
-    assert 'src="https://example.com/cat.png"' in html
+    assert 'src="https://static.wixstatic.com/media/' in html
     assert "Pat" in html
     assert "business only" in html
     assert '<span class="badge">SMS</span>' in html

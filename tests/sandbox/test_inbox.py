@@ -108,7 +108,7 @@ def test_sequence_increases_and_caller_is_the_sender(wix: httpx2.Client, anon: h
     assert as_app.json()["message"]["appId"] == DEMO_APP_ID
 
 
-def test_minimal_form_and_media_content_are_kept(wix: httpx2.Client) -> None:
+def test_minimal_form_and_media_content_are_kept_media_rehosted_as_wix_does(wix: httpx2.Client) -> None:
     conversation_id = open_conversation(wix, create_contact(wix, "kinds@example.com"))
     contents = [
         {
@@ -147,7 +147,19 @@ def test_minimal_form_and_media_content_are_kept(wix: httpx2.Client) -> None:
         body["message"]["content"] = content
         answer = wix.post("/inbox/v2/messages", json=body)
         assert answer.status_code == 200, answer.text
-        assert answer.json()["message"]["content"] == content
+        stored = answer.json()["message"]["content"]
+        if "basic" not in content:
+            assert stored == content
+            continue
+        # Wix keeps its own copy of each image and file: a media id and a URL of its own, the rest as sent.
+        assert stored["previewText"] == content["previewText"]
+        for sent, kept in zip(content["basic"]["items"], stored["basic"]["items"], strict=True):
+            [(kind, media)] = sent.items()
+            copy = kept[kind]
+            assert copy["url"].startswith("https://static.wixstatic.com/media/") and copy["url"] != media["url"]
+            assert copy["id"] and {k: v for k, v in copy.items() if k not in ("url", "id")} == {
+                k: v for k, v in media.items() if k != "url"
+            }
 
 
 def long(n: int) -> str:

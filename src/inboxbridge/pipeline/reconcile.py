@@ -21,7 +21,11 @@ MAX_PAGES = 4
 
 
 def _fingerprint(message: Message) -> tuple[Any, ...]:
-    # Only what we chose goes in: Wix adds media ids, sizes and previews of its own to what it stores.
+    """What identifies a message we sent, in what Wix gives back of it.
+
+    Only what we chose goes in, and of media only the kind and file name: Wix re-hosts images and files (the
+    answer's URL is Wix's own, and expires) and adds media ids, sizes and previews of its own.
+    """
     content = message.content
     parts: list[Any] = [message.direction.value]
     if content.minimal is not None:
@@ -30,13 +34,25 @@ def _fingerprint(message: Message) -> tuple[Any, ...]:
         for item in content.basic.items:
             if isinstance(item, TextItem):
                 parts.append(("text", item.text))
-            elif isinstance(item, ImageItem):
-                parts.append(("image", item.url))
-            elif isinstance(item, FileItem):
-                parts.append(("file", item.url))
+            elif isinstance(item, ImageItem | FileItem):
+                parts.append(("image" if isinstance(item, ImageItem) else "file", item.filename))
             else:
                 parts.append(("other", sorted(item)))
     return tuple(parts)
+
+
+def _same(candidate: tuple[Any, ...], wanted: tuple[Any, ...]) -> bool:
+    """Whether a listed message is the one we sent: equal parts, except that a media item we sent without a
+    file name matches one of the same kind that Wix gave a name of its own."""
+    if len(candidate) != len(wanted):
+        return False
+    for theirs, ours in zip(candidate, wanted, strict=True):
+        if ours == theirs:
+            continue
+        is_media = isinstance(ours, tuple) and ours[0] in ("image", "file") and ours[1] is None
+        if not (is_media and isinstance(theirs, tuple) and theirs[0] == ours[0]):
+            return False
+    return True
 
 
 async def find_posted(site: WixSite, conversation_id: str, message: Message, since: datetime) -> Message | None:
@@ -49,7 +65,7 @@ async def find_posted(site: WixSite, conversation_id: str, message: Message, sin
         for candidate in page.messages:
             if candidate.created_date is not None and candidate.created_date < horizon:
                 return None
-            if _fingerprint(candidate) == wanted:
+            if _same(_fingerprint(candidate), wanted):
                 return candidate
         if page.next_cursor is None:
             return None

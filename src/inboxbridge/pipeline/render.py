@@ -6,6 +6,7 @@ from inboxbridge.config import DeliverySettings
 from inboxbridge.events import AttachmentKind, Direction, EventKind, InboundEvent
 from inboxbridge.wix import (
     Badge,
+    BadgeVisibility,
     BasicContent,
     FileItem,
     ImageItem,
@@ -73,7 +74,7 @@ def _badges(event: InboundEvent, delivery: DeliverySettings) -> list[Badge]:
         Badge(
             text=text,
             icon_url=delivery.badge_icon_url,
-            badge_visibility=Visibility(delivery.badge_visibility),
+            badge_visibility=BadgeVisibility(delivery.badge_visibility),
         )
     ]
 

@@ -271,9 +271,29 @@ def stored_message(
     writable = ("content", "badges", "visibility", "direction", "targetChannels")
     doc: dict[str, Any] = {"id": message_id}
     doc.update({k: message[k] for k in writable if message.get(k) is not None})
+    doc["content"] = _rehosted(doc["content"])
     doc["sender"] = sender
     if app_id:
         doc["appId"] = app_id
     doc["silent"] = silent
     doc["createdDate"] = now_rfc3339()
     return doc
+
+
+def _rehosted(content: dict[str, Any]) -> dict[str, Any]:
+    """Wix fetches a message's images and files and keeps its own copies: each item gets a media id and a
+    ``static.wixstatic.com`` URL with an expiring token, in place of the URL it was sent with."""
+    basic = content.get("basic")
+    if not isinstance(basic, dict) or not isinstance(basic.get("items"), list):
+        return content
+    items: list[Any] = []
+    for item in basic["items"]:
+        kind = next((k for k in ("image", "file") if isinstance(item, dict) and isinstance(item.get(k), dict)), None)
+        if kind is None:
+            items.append(item)
+            continue
+        media_id = f"{secrets.token_hex(6)}_{secrets.token_hex(16)}~mv2"
+        media = {**item[kind], "id": media_id}
+        media["url"] = f"https://static.wixstatic.com/media/{media_id}?token={secrets.token_urlsafe(12)}"
+        items.append({**item, kind: media})
+    return {**content, "basic": {**basic, "items": items}}

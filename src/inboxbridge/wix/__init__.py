@@ -34,6 +34,7 @@ from inboxbridge.wix.errors import (
 from inboxbridge.wix.http import HttpBackend, Limits, RawResponse, Timeout
 from inboxbridge.wix.models import (
     Badge,
+    BadgeVisibility,
     BasicContent,
     Contact,
     ContactResult,
@@ -64,6 +65,7 @@ __all__ = [
     "AppInstanceAuth",
     "Auth",
     "Badge",
+    "BadgeVisibility",
     "BasicContent",
     "Contact",
     "ContactResult",

@@ -3,10 +3,17 @@
 Python names are snake_case and map to Wix's camelCase (``created_date`` ⇄ ``createdDate``); either may be
 used to build a model. Unknown response fields are ignored so that Wix can add fields without breaking us.
 Requests are serialized by alias without None values (:func:`to_wire`).
+
+Answers are read leniently, as Wix's own SDK types them: every field of a response is optional there, and enums
+have ``UNKNOWN_*`` values. A model requires only what the flow cannot do without (a contact's or a
+conversation's id); anything else missing takes an empty or ``UNKNOWN_*`` default, an enum value this client
+does not know reads as ``UNKNOWN_*``, and one odd item of a list is left out (logged) rather than failing the
+page. What we send is checked on the way out instead (:meth:`Message.to_send_wire`).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -16,6 +23,8 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -23,6 +32,7 @@ from pydantic.alias_generators import to_camel
 
 __all__ = [
     "Badge",
+    "BadgeVisibility",
     "BasicContent",
     "Contact",
     "ContactResult",
@@ -57,18 +67,59 @@ def to_wire(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-class Direction(StrEnum):
-    """Who wrote a message, as Wix names it."""
+log = logging.getLogger("inboxbridge.wix")
 
+
+class Direction(StrEnum):
+    """Who wrote a message, as Wix names it; ``UNKNOWN_DIRECTION`` in an answer that says neither."""
+
+    UNKNOWN_DIRECTION = "UNKNOWN_DIRECTION"
     BUSINESS_TO_PARTICIPANT = "BUSINESS_TO_PARTICIPANT"
     PARTICIPANT_TO_BUSINESS = "PARTICIPANT_TO_BUSINESS"
 
+    @classmethod
+    def _missing_(cls, value: object) -> Direction:
+        return cls.UNKNOWN_DIRECTION
+
 
 class Visibility(StrEnum):
-    """Who sees a message (or a badge): site collaborators only, or the participant too."""
+    """Who sees a message: site collaborators only, or the participant too; ``UNKNOWN_VISIBILITY`` in an answer
+    that says neither."""
 
+    UNKNOWN_VISIBILITY = "UNKNOWN_VISIBILITY"
     BUSINESS_AND_PARTICIPANT = "BUSINESS_AND_PARTICIPANT"
     BUSINESS = "BUSINESS"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Visibility:
+        return cls.UNKNOWN_VISIBILITY
+
+
+class BadgeVisibility(StrEnum):
+    """Who sees a badge; ``UNKNOWN_BADGE_VISIBILITY`` in an answer that says neither."""
+
+    UNKNOWN_BADGE_VISIBILITY = "UNKNOWN_BADGE_VISIBILITY"
+    BUSINESS_AND_PARTICIPANT = "BUSINESS_AND_PARTICIPANT"
+    BUSINESS = "BUSINESS"
+
+    @classmethod
+    def _missing_(cls, value: object) -> BadgeVisibility:
+        return cls.UNKNOWN_BADGE_VISIBILITY
+
+
+def _readable(model: type[BaseModel], items: Any, what: str) -> Any:
+    """``items`` without the ones ``model`` cannot read (each logged), so one odd item does not fail a page."""
+    if not isinstance(items, list):
+        return items
+    kept: list[Any] = []
+    for item in items:
+        try:
+            model.model_validate(item)
+        except ValidationError as exc:
+            log.warning("left out an unreadable %s of a Wix answer: %s", what, exc.errors()[:1])
+            continue
+        kept.append(item)
+    return kept
 
 
 class SendAs(StrEnum):
@@ -122,11 +173,16 @@ class Contact(WixModel):
 class ContactsPage(WixModel):
     """One page of Query Contacts: the contacts and Wix's paging metadata."""
 
-    contacts: list[Contact]
-    count: int
-    offset: int
+    contacts: list[Contact] = Field(default_factory=list)
+    count: int = 0
+    offset: int = 0
     total: int | None = None
     too_many_to_count: bool = False
+
+    @field_validator("contacts", mode="before")
+    @classmethod
+    def _readable_contacts(cls, value: Any) -> Any:
+        return _readable(Contact, value, "contact")
 
 
 class ContactResult(WixModel):
@@ -223,13 +279,13 @@ class BasicContent(WixModel):
     Items of a kind this client does not model (Wix may add some) are kept as raw dicts.
     """
 
-    items: list[BasicItem] = Field(min_length=1)
+    items: list[BasicItem] = Field(default_factory=list)
 
 
 class MinimalContent(WixModel):
     """MINIMAL content: one line with an optional icon and click-through link, for activities."""
 
-    text: str
+    text: str = ""
     icon_url: str | None = None
     url: str | None = None
 
@@ -254,9 +310,9 @@ class MessageContent(WixModel):
 class Badge(WixModel):
     """A label shown on a message, e.g. the outside channel it came from."""
 
-    text: str
+    text: str = ""
     icon_url: str | None = None
-    badge_visibility: Visibility | None = None
+    badge_visibility: BadgeVisibility | None = None
 
 
 _MESSAGE_WRITABLE = {"content", "direction", "visibility", "badges", "silent"}
@@ -267,9 +323,9 @@ class Message(WixModel):
     (at most one) and ``silent``; Wix fills in the read-only ``id``, ``sequence``, ``created_date``, ....
     """
 
-    content: MessageContent
-    direction: Direction
-    visibility: Visibility
+    content: MessageContent = Field(default_factory=MessageContent)
+    direction: Direction = Direction.UNKNOWN_DIRECTION
+    visibility: Visibility = Visibility.UNKNOWN_VISIBILITY
     badges: list[Badge] = Field(default_factory=list)
     silent: bool | None = None
     id: str | None = None
@@ -280,7 +336,19 @@ class Message(WixModel):
     source_channel: str | None = None
 
     def to_send_wire(self) -> dict[str, Any]:
-        """The ``message`` object of Send Message: writable fields only, no None, no empty badges."""
+        """The ``message`` object of Send Message: writable fields only, no None, no empty badges.
+
+        Raises ValueError for a message Wix would refuse: not exactly one kind of content, an empty BASIC
+        content, an unknown direction or visibility, more than one badge.
+        """
+        if len(self.content.kinds) != 1:
+            raise ValueError("a message's content needs exactly one of basic, minimal, form, template")
+        if self.content.basic is not None and not self.content.basic.items:
+            raise ValueError("a BASIC message needs at least one item")
+        if self.direction is Direction.UNKNOWN_DIRECTION or self.visibility is Visibility.UNKNOWN_VISIBILITY:
+            raise ValueError("a message to send needs its direction and visibility")
+        if len(self.badges) > 1:
+            raise ValueError("Wix allows at most one badge per message")
         wire = self.model_dump(mode="json", by_alias=True, exclude_none=True, include=_MESSAGE_WRITABLE)
         if not wire.get("badges"):
             wire.pop("badges", None)
@@ -290,5 +358,10 @@ class Message(WixModel):
 class MessagesPage(WixModel):
     """One page of List Messages, newest first; ``next_cursor`` is None on the last page."""
 
-    messages: list[Message]
+    messages: list[Message] = Field(default_factory=list)
     next_cursor: str | None = None
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _readable_messages(cls, value: Any) -> Any:
+        return _readable(Message, value, "message")

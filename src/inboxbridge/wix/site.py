@@ -224,10 +224,6 @@ class WixSite:
         """
         if not conversation_id:
             raise ValueError("conversation_id must not be empty")
-        if len(message.content.kinds) != 1:
-            raise ValueError("a message's content needs exactly one of basic, minimal, form, template")
-        if len(message.badges) > 1:
-            raise ValueError("Wix allows at most one badge per message")
         body: dict[str, Any] = {
             "conversationId": conversation_id,
             "message": message.to_send_wire(),
@@ -237,7 +233,8 @@ class WixSite:
             body["sendAs"] = SendAs(send_as).value
         call = Call("POST", MESSAGES, json=body, safe_to_repeat=False, writes=True)
         answer = await self.client.request(self.auth, call)
-        return _parse(Message, answer.get("message"), call)
+        # Wix stored the message once it answered 2xx, even with an answer that says little or nothing of it.
+        return _parse(Message, answer.get("message") or {}, call)
 
     async def list_messages(
         self,
