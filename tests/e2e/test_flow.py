@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import orjson
+import pytest
 
 from inboxbridge.sandbox import SandboxServer
 
@@ -247,8 +249,22 @@ def test_steady_stream_for_known_customers_costs_one_call_per_message(
         ]
 
 
-def test_conversation_merged_mid_stream_loses_nothing(service: ServiceProcess, sandbox: SandboxServer) -> None:
-    email = unique_email("merge")
+@pytest.fixture
+def merged_send(request: pytest.FixtureRequest, sandbox: SandboxServer) -> Iterator[str]:
+    """The sandbox's answer to a send into a merged-away conversation, for one test."""
+    mode: str = request.param
+    assert httpx2.put(f"{sandbox.url}/_sandbox/faults", json={"mergedSend": mode}).status_code == 200
+    yield mode
+    assert httpx2.delete(f"{sandbox.url}/_sandbox/faults").status_code == 200
+
+
+@pytest.mark.parametrize("merged_send", ["CONVERSATION_NOT_FOUND", "NOT_FOUND", "ACCEPTED"], indirect=True)
+def test_conversation_merged_mid_stream_loses_nothing(
+    service: ServiceProcess, sandbox: SandboxServer, merged_send: str
+) -> None:
+    """Whatever a send into the merged-away conversation gets (the 404 with its code that the sandbox answers by
+    default, a bare 404 as Send Message documents no such code, or a silent success), every message lands once."""
+    email = unique_email(f"merge-{merged_send.lower()}")
     box = inbox(sandbox, "shop")
     for i in range(3):
         assert service.post("shop", "chat", chat(f"m{i}-{email}", email, f"before {i}", at=stamp(i))).status_code == 202

@@ -183,9 +183,14 @@ class FakeSite:
             self._live[contact_id] = conversation.id
         return self._live[contact_id]
 
+    merged_send: str = "CONVERSATION_NOT_FOUND"
+    """What a send into a merged-away conversation gets: 404 with that code, ``"404"`` a 404 with no code (Send
+    Message documents no CONVERSATION_NOT_FOUND), or ``"accepted"`` (stored in the conversation it was merged
+    into, answered as a success)."""
+
     def merge_conversation(self, conversation_id: str) -> str:
-        """Wix's merge (the contact became a member): the old id now answers 404 ``CONVERSATION_NOT_FOUND``, and
-        the contact's Get or Create Conversation gives a new conversation holding the old one's history."""
+        """Wix's merge (the contact became a member): the old id now answers 404 (see ``merged_send``), and the
+        contact's Get or Create Conversation gives a new conversation holding the old one's history."""
         old = self._conversations[conversation_id]
         assert old.merged_into is None, f"conversation {conversation_id} is merged already"
         new = _Conversation(self._next_id("conversation"), old.contact_id, messages=list(old.messages))
@@ -457,13 +462,15 @@ class FakeSite:
 
     def _live_conversation(self, conversation_id: str, method: str) -> _Conversation:
         conversation = self._conversations.get(conversation_id)
+        merged = conversation is not None and conversation.merged_into is not None
+        if conversation is not None and merged and method == "POST" and self.merged_send == "accepted":
+            while conversation.merged_into is not None:
+                conversation = self._conversations[conversation.merged_into]
+            return conversation
         if conversation is None or conversation.merged_into is not None:
+            code = "CONVERSATION_NOT_FOUND" if method != "POST" or self.merged_send != "404" else None
             raise WixNotFoundError(
-                f"conversation {conversation_id} not found",
-                status=404,
-                code="CONVERSATION_NOT_FOUND",
-                method=method,
-                path=MESSAGES,
+                f"conversation {conversation_id} not found", status=404, code=code, method=method, path=MESSAGES
             )
         return conversation
 

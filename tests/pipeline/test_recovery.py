@@ -53,7 +53,11 @@ async def test_a_contact_gone_for_good_fails_with_a_not_found_cause(site: FakeSi
     assert site.count("send_message") == 0
 
 
-async def test_a_conversation_merged_away_is_replaced_in_the_same_attempt(site: FakeSite, cache: MemoryIdCache) -> None:
+@pytest.mark.parametrize("answer", ["CONVERSATION_NOT_FOUND", "404"], ids=["with-its-code", "a-bare-404"])
+async def test_a_conversation_merged_away_is_replaced_in_the_same_attempt(
+    site: FakeSite, cache: MemoryIdCache, answer: str
+) -> None:
+    site.merged_send = answer
     site.add_contact("ann", emails=[ANN])
     await deliver(site, cache, message("before the merge"))
     old = site.conversation_of("ann")
@@ -68,6 +72,37 @@ async def test_a_conversation_merged_away_is_replaced_in_the_same_attempt(site: 
     assert [a["conversation_id"] for a in site.args("send_message")] == [old, new]
     assert await cache.get_cached_conversation(TENANT, "ann") == new
     assert await cache.drop_cached_conversations(TENANT, [old]) == 0  # nothing points at the old id any more
+
+
+async def test_a_send_into_a_merged_conversation_that_wix_accepts_lands_in_its_history(
+    site: FakeSite, cache: MemoryIdCache
+) -> None:
+    site.merged_send = "accepted"
+    site.add_contact("ann", emails=[ANN])
+    await deliver(site, cache, message("before the merge"))
+    new = site.merge_conversation(site.conversation_of("ann"))
+    site.calls.clear()
+
+    await deliver(site, cache, message("after the merge"))
+
+    assert texts(site.messages(new)) == ["before the merge", "after the merge"]
+    assert site.names() == ["send_message"]
+
+
+async def test_a_404_that_asking_again_does_not_cure_stands(site: FakeSite, cache: MemoryIdCache) -> None:
+    site.add_contact("ann", emails=[ANN])
+    await deliver(site, cache, message("first"))
+    gone = WixNotFoundError("inbox not found", status=404, code="INBOX_INSTANCE_NOT_FOUND")
+    site.fail("send_message", gone)
+    site.fail("send_message", gone, on_call=2)
+    site.calls.clear()
+
+    with pytest.raises(DeliveryFailed) as failed:
+        await deliver(site, cache, message("second"))
+
+    assert failed.value.cause is gone
+    assert site.names() == ["send_message", "get_or_create_conversation", "send_message"]
+    assert texts(site.messages_of("ann")) == ["first"]
 
 
 async def test_a_merged_away_conversation_leaves_the_cache_even_when_asking_for_the_new_one_fails(

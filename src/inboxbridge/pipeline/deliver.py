@@ -18,7 +18,6 @@ from inboxbridge.wix import Message, WixError, WixNotFoundError, WixRetryableErr
 __all__ = ["DeliveryFailed", "Pipeline", "Posted"]
 
 BeforeSend = Callable[[str], Awaitable[None]]
-CONVERSATION_NOT_FOUND = "CONVERSATION_NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -133,10 +132,12 @@ class _Run:
         conversation_id = await self._conversation(contact_id, fresh=False)
         try:
             return await self._post(contact_id, conversation_id)
-        except WixNotFoundError as exc:
-            if exc.code != CONVERSATION_NOT_FOUND:
-                raise
-        # The conversation was merged into another (or deleted): Wix keeps the history in the new one.
+        except WixNotFoundError:
+            # Any 404: Send Message is documented to answer only IDENTITY_DOES_NOT_MATCH, INBOX_INSTANCE_NOT_FOUND
+            # and INVALID_MEDIA_URL, so a merged (or deleted) conversation need not say CONVERSATION_NOT_FOUND.
+            pass
+        # The conversation was merged into another (or deleted): Wix keeps the history in the new one. Asked
+        # once: if the fresh conversation 404s too, the error stands.
         await self.cache.drop_cached_conversations(self.event.tenant, [conversation_id])
         conversation_id = await self._conversation(contact_id, fresh=True)
         return await self._post(contact_id, conversation_id)

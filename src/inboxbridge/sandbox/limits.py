@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -86,6 +87,10 @@ class FaultSettings(BaseModel):
     path_prefix: str | None = None
     seed: int | None = None
     retry_after: float | None = Field(default=None, ge=0)
+    merged_send: Literal["CONVERSATION_NOT_FOUND", "NOT_FOUND", "ACCEPTED"] = "CONVERSATION_NOT_FOUND"
+    """What a Send Message into a merged-away conversation gets: 404 ``CONVERSATION_NOT_FOUND``; a 404 with no
+    application error code (Send Message documents none for it); or success, the message stored in the
+    conversation it was merged into. Not drawn at random: it holds for every such send while set."""
 
     @field_validator("error_rates")
     @classmethod

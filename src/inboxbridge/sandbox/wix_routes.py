@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from .auth import Caller, issue_token
 from .contacts import FIELDSETS, build_contact, project
-from .errors import FieldViolation, app_error, validation_error
+from .errors import FieldViolation, WixHTTPError, app_error, validation_error
 from .messages import VISIBILITIES, is_guid, new_message_id, stored_message, validate_send
 from .query import check_filter, matches, sort_contacts
 from .runtime import Sandbox
@@ -143,6 +143,24 @@ def conversation_doc(
     }
 
 
+def _merged_send(sandbox: Sandbox, site_id: str, conversation_id: str) -> str:
+    """Where a send to ``conversation_id`` goes under the ``mergedSend`` fault setting: the live conversation a
+    merged-away one of the site ended in (``ACCEPTED``), a bare 404 (``NOT_FOUND``), or ``conversation_id`` itself
+    (``CONVERSATION_NOT_FOUND``, the default: answered by :func:`_live_conversation`)."""
+    settings = sandbox.faults.settings
+    mode = settings.merged_send if settings is not None else "CONVERSATION_NOT_FOUND"
+    conversation = sandbox.state.conversation(conversation_id) if is_guid(conversation_id) else None
+    if mode == "CONVERSATION_NOT_FOUND" or conversation is None or conversation.site_id != site_id:
+        return conversation_id
+    if not conversation.merged_into:
+        return conversation_id
+    if mode == "NOT_FOUND":
+        raise WixHTTPError(404, {"message": "Not Found", "details": {}})
+    while conversation is not None and conversation.merged_into:
+        conversation = sandbox.state.conversation(conversation.merged_into)
+    return conversation.id if conversation is not None else conversation_id
+
+
 def _live_conversation(sandbox: Sandbox, site_id: str, conversation_id: str, *, not_owned_code: bool) -> Conversation:
     """A conversation of the caller's site that was not merged away; Wix's 400/403/404 otherwise."""
     if not is_guid(conversation_id):
@@ -209,6 +227,7 @@ async def send_message(request: Request, sandbox: Sandbox, caller: Caller | None
     if isinstance(body, dict) and isinstance(body.get("conversationId"), str):
         request.state.conversation_id = body["conversationId"]
     conversation_id, message, send_as, silent = validate_send(body)
+    conversation_id = _merged_send(sandbox, caller.site_id, conversation_id)
     conversation = _live_conversation(sandbox, caller.site_id, conversation_id, not_owned_code=False)
     if send_as == "PARTICIPANT":
         if message["direction"] != "PARTICIPANT_TO_BUSINESS":
