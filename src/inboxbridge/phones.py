@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-__all__ = ["normalize_phone", "normalize_region"]
+__all__ = ["normalize_phone", "normalize_region", "region_of"]
 
 
 def normalize_region(region: str | None) -> str | None:
@@ -38,3 +38,14 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise ValueError(f"{text!r} is not a possible phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def region_of(e164: str) -> str | None:
+    """The country (ISO 3166 alpha-2) a number in E.164 belongs to, as Wix wants it in a phone's ``countryCode``;
+    None when the number names no single country (a non-geographic or unknown number)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    return region if region and region != "001" else None

@@ -212,6 +212,37 @@ def test_sms_to_a_phone_shared_by_two_contacts_follows_the_policy(
     assert len([c for c in inbox.contacts() if number in json.dumps(c["info"])]) == 2
 
 
+def test_a_contact_typed_in_national_format_in_wix_gets_the_sms_of_that_number(
+    connector_service: ServiceProcess, connector_sandbox: SandboxServer
+) -> None:
+    """Wix keeps "(415) 555-0123" as typed with its country and derives +14155550123; an SMS from that number
+    lands in that contact's conversation, and no second contact is created."""
+    number = new_number()
+    inbox = box(connector_sandbox, "conn")
+    national = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
+    typed = {"tag": "MOBILE", "phone": national, "countryCode": "US"}
+    seeded = httpx2.post(
+        f"{connector_sandbox.url}/_sandbox/seed",
+        json={
+            "sites": [
+                {
+                    "siteId": inbox.site,
+                    "apiKeys": ["key-conn"],
+                    "contacts": [{"info": {"name": {"first": "Typed"}, "phones": {"items": [typed]}}}],
+                }
+            ]
+        },
+    )
+    assert seeded.status_code == 200, seeded.text
+    [contact_id] = [c["id"] for c in seeded.json()["contacts"]]
+    params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": number, "To": BUSINESS, "Body": "it is me"}
+    assert post_twilio(connector_service, "conn", "sms", params).status_code == 202
+    wait_until(lambda: len(inbox.messages_of(contact_id)) == 1, what="the message in the typed contact's conversation")
+    assert (
+        len([c for c in inbox.contacts() if national in json.dumps(c["info"]) or number in json.dumps(c["info"])]) == 1
+    )
+
+
 def test_call_log_lands_as_an_activity_with_the_recording(
     connector_service: ServiceProcess, connector_sandbox: SandboxServer
 ) -> None:

@@ -9,8 +9,9 @@ time Wix stamps on what it creates), ``fail`` (a scripted failure, before or aft
 
 Query Contacts understands only the filters the pipeline sends (an email or a phone, among all of a contact's or
 as its primary one) and raises AssertionError on anything else, so that a change in what the pipeline asks Wix
-fails here instead of being answered wrongly. Emails compare without case, as on Wix; phones compare as written,
-so seed them in E.164 as the pipeline sends them. Like Wix, it re-hosts the images and files of a stored message:
+fails here instead of being answered wrongly. Emails compare without case, as on Wix; phones are kept as typed with
+a country code, and Wix's E.164 form is derived from the two (``info.phones.e164Phone``); ``info.phones.phone``
+and ``primaryInfo.phone`` compare as typed. Like Wix, it re-hosts the images and files of a stored message:
 their URLs become its own (with an expiring token) and each gets a media id.
 """
 
@@ -20,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import phonenumbers
 
 from inboxbridge.wix import (
     BasicContent,
@@ -56,6 +59,7 @@ _FILTER_FIELDS: dict[str, Callable[[_Contact], list[str]]] = {
     "info.emails.email": lambda c: [e.lower() for e in c.emails],
     "primaryInfo.email": lambda c: [c.primary_email.lower()] if c.primary_email else [],
     "info.phones.phone": lambda c: list(c.phones),
+    "info.phones.e164Phone": lambda c: c.e164_phones(),
     "primaryInfo.phone": lambda c: [c.primary_phone] if c.primary_phone else [],
 }
 
@@ -90,6 +94,19 @@ class _Contact:
     last_name: str | None = None
     deleted: bool = False
     found_by_query: bool = True
+    phone_country: str | None = None
+
+    def e164_phones(self) -> list[str]:
+        """What Wix derives from each phone as typed and the country code: E.164 when the two make a valid number."""
+        derived: list[str] = []
+        for phone in self.phones:
+            try:
+                parsed = phonenumbers.parse(phone, self.phone_country)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(parsed):
+                derived.append(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        return derived
 
     def full(self) -> Contact:
         info: dict[str, Any] = {
@@ -152,8 +169,10 @@ class FakeSite:
         created: datetime | None = None,
         first_name: str | None = None,
         last_name: str | None = None,
+        phone_country: str | None = None,
     ) -> str:
-        """A contact; its primary email and phone default to the first given. Returns its id."""
+        """A contact; its primary email and phone default to the first given; ``phone_country`` is the country
+        code of its phones, as typed in Wix. Returns its id."""
         contact = _Contact(
             id=contact_id or self._next_id("contact"),
             emails=list(emails),
@@ -163,6 +182,7 @@ class FakeSite:
             created=created or self.now,
             first_name=first_name,
             last_name=last_name,
+            phone_country=phone_country,
         )
         assert contact.id not in self._contacts, f"contact {contact.id} exists already"
         self._contacts[contact.id] = contact
@@ -285,13 +305,25 @@ class FakeSite:
         return [self._project(c, fields) for c in found]
 
     async def find_contacts_by_phone(
-        self, phone: str, fields: Sequence[str] | None = None, *, page_size: int = 100
+        self, e164: str, fields: Sequence[str] | None = None, *, page_size: int = 100
     ) -> list[Contact]:
-        """Every contact having ``phone`` among its phones."""
-        fault = self._enter("find_contacts_by_phone", phone=phone, fields=list(fields) if fields else fields)
+        """Every contact having the number on its derived E.164 form."""
+        fault = self._enter("find_contacts_by_phone", e164=e164, fields=list(fields) if fields else fields)
         self._check_fields(fields)
         self._raise_before(fault)
-        found = self._matching({"info.phones.phone": {"$eq": phone}}, None, None)
+        found = self._matching({"info.phones.e164Phone": {"$eq": e164}}, None, None)
+        return [self._project(c, fields) for c in found]
+
+    async def find_contacts_by_typed_phone(
+        self, phones: Sequence[str], fields: Sequence[str] | None = None, *, page_size: int = 100
+    ) -> list[Contact]:
+        """Every contact having one of ``phones`` among its phones as typed."""
+        fault = self._enter(
+            "find_contacts_by_typed_phone", phones=list(phones), fields=list(fields) if fields else fields
+        )
+        self._check_fields(fields)
+        self._raise_before(fault)
+        found = self._matching({"info.phones.phone": {"$in": list(phones)}}, None, None)
         return [self._project(c, fields) for c in found]
 
     async def create_contact(
@@ -301,9 +333,17 @@ class FakeSite:
         last_name: str | None = None,
         phone: str | None = None,
         allow_duplicates: bool = False,
+        phone_country: str | None = None,
     ) -> Contact:
         """A new contact; an email another live contact has answers 409 ``DUPLICATE_CONTACT_EXISTS``."""
-        fault = self._enter("create_contact", email=email, first_name=first_name, last_name=last_name, phone=phone)
+        fault = self._enter(
+            "create_contact",
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            phone=phone,
+            phone_country=phone_country,
+        )
         if email is None and phone is None and first_name is None and last_name is None:
             raise ValueError("a contact needs an email, a phone or a name")
         self._raise_before(fault)
@@ -323,6 +363,7 @@ class FakeSite:
             phones=[phone] if phone else [],
             first_name=first_name,
             last_name=last_name,
+            phone_country=phone_country,
         )
         self._raise_after(fault)
         return self._contacts[contact_id].full()
@@ -442,11 +483,14 @@ class FakeSite:
         assert filter is not None and len(filter) == 1, f"unexpected Query Contacts filter: {filter}"
         ((name, condition),) = filter.items()
         assert name in _FILTER_FIELDS, f"unexpected Query Contacts filter field: {filter}"
-        assert isinstance(condition, dict) and list(condition) == ["$eq"], f"unexpected condition: {filter}"
-        value = condition["$eq"]
-        assert isinstance(value, str), f"unexpected filter value: {filter}"
-        wanted = value.lower() if name.endswith("email") else value
-        found = [c for c in self._contacts.values() if c.found_by_query and wanted in _FILTER_FIELDS[name](c)]
+        assert isinstance(condition, dict) and len(condition) == 1, f"unexpected condition: {filter}"
+        ((operator, value),) = condition.items()
+        # Emails are asked for one at a time; phones on their E.164 form, or as typed in any of a few forms.
+        assert operator == "$eq" or (operator == "$in" and name in ("info.phones.phone", "primaryInfo.phone")), filter
+        values = value if operator == "$in" else [value]
+        assert values and all(isinstance(v, str) for v in values), f"unexpected filter value: {filter}"
+        wanted = {v.lower() if name.endswith("email") else v for v in values}
+        found = [c for c in self._contacts.values() if c.found_by_query and wanted & set(_FILTER_FIELDS[name](c))]
         if sort is not None:
             assert sort.field_name == "createdDate", f"unexpected sort: {sort}"
             found.sort(key=lambda c: c.created, reverse=sort.order == "DESC")

@@ -119,7 +119,7 @@ async def test_an_email_no_contact_has_never_borrows_the_contact_of_whoever_shar
         {"info.emails.email": {"$eq": ANN}},
     ]
     assert site.args("create_contact") == [
-        {"email": ANN, "first_name": None, "last_name": None, "phone": "+14155550123"}
+        {"email": ANN, "first_name": None, "last_name": None, "phone": "+14155550123", "phone_country": "US"}
     ]
     [created] = [p.contact_id for p in posted]
     assert created != "partner" and site.messages_of("partner") == []
@@ -159,8 +159,52 @@ async def test_an_event_with_only_a_phone_is_looked_up_by_phone(site: FakeSite, 
     posted = await deliver(site, cache, message(email=None, phone="020 7946 0958"), default_phone_region="GB")
 
     assert [p.contact_id for p in posted] == ["ann-phone"]
-    assert [q["filter"] for q in site.args("query_contacts")] == [{"primaryInfo.phone": {"$eq": "+442079460958"}}]
+    assert [q["filter"] for q in site.args("query_contacts")] == [
+        {"primaryInfo.phone": {"$in": ["020 7946 0958", "+442079460958"]}}
+    ]
     assert await cache.get_cached_contacts(TENANT, "phone:020 7946 0958") == ["ann-phone"]
+
+
+async def test_a_contact_typed_in_national_format_in_wix_is_found_by_an_sms_from_that_number(
+    site: FakeSite, cache: MemoryIdCache
+) -> None:
+    # The owner typed the number as they say it, with the country set: Wix derives +14155550142 from the two.
+    site.add_contact("ann-phone", phones=["(415) 555-0142"], phone_country="US")
+
+    posted = await deliver(site, cache, message(email=None, phone="+14155550142"))
+
+    assert [p.contact_id for p in posted] == ["ann-phone"]
+    assert [q["filter"] for q in site.args("query_contacts")] == [
+        {"primaryInfo.phone": {"$in": ["+14155550142"]}},
+        {"info.phones.e164Phone": {"$eq": "+14155550142"}},
+    ]
+    assert site.count("create_contact") == 0
+
+
+async def test_a_contact_whose_number_wix_could_not_read_is_found_as_typed(
+    site: FakeSite, cache: MemoryIdCache
+) -> None:
+    # No country code in Wix: no E.164 form, but the number was typed as the SMS provider writes it nationally.
+    site.add_contact("ann-phone", phones=["020 7946 0958"], primary_phone="+44 20 0000 0000")
+    site.add_contact("other", phones=["+44 20 0000 0000"])
+
+    posted = await deliver(site, cache, message(email=None, phone="020 7946 0958"), default_phone_region="GB")
+
+    assert [p.contact_id for p in posted] == ["ann-phone"]
+    assert [q["filter"] for q in site.args("query_contacts")][-1] == {
+        "info.phones.phone": {"$in": ["020 7946 0958", "+442079460958"]}
+    }
+
+
+async def test_all_policy_by_phone_finds_on_the_e164_form_then_as_typed(site: FakeSite, cache: MemoryIdCache) -> None:
+    site.add_contact("typed-us", phones=["(415) 555-0142"], phone_country="US")
+    site.add_contact("e164", phones=["+1 415 555 0142"])
+
+    posted = await deliver(site, cache, message(email=None, phone="+14155550142"), contacts="all")
+
+    assert sorted(p.contact_id for p in posted) == ["e164", "typed-us"]
+    assert site.args("find_contacts_by_phone") == [{"e164": "+14155550142", "fields": ["id"]}]
+    assert site.count("find_contacts_by_typed_phone") == 0
 
 
 async def test_no_contact_with_the_email_or_phone_creates_one_with_name_and_phone(
@@ -171,7 +215,7 @@ async def test_no_contact_with_the_email_or_phone_creates_one_with_name_and_phon
     posted = await deliver(site, cache, event, default_phone_region="US")
 
     assert site.args("create_contact") == [
-        {"email": ANN, "first_name": "Ann", "last_name": "Lee", "phone": "+14155550123"}
+        {"email": ANN, "first_name": "Ann", "last_name": "Lee", "phone": "+14155550123", "phone_country": "US"}
     ]
     [created] = site.contact_ids
     assert [p.contact_id for p in posted] == [created]

@@ -131,11 +131,27 @@ def test_any_email_versus_primary_email(wix: httpx2.Client) -> None:
     ]
 
 
-def test_phone_filters_ignore_punctuation(wix: httpx2.Client) -> None:
-    body = {"info": {"phones": {"items": [{"tag": "MOBILE", "phone": "+1 (555) 123-4567"}]}}}
-    contact_id = wix.post("/contacts/v4/contacts", json=body).json()["contact"]["id"]
-    assert ids(query(wix, filter={"info.phones.phone": {"$eq": "+15551234567"}})) == [contact_id]
-    assert ids(query(wix, filter={"primaryInfo.phone": {"$in": ["+15551234567"]}})) == [contact_id]
+def test_phones_are_kept_as_typed_and_matched_exactly_or_on_the_e164_form_wix_derives(wix: httpx2.Client) -> None:
+    typed = {"tag": "MOBILE", "phone": "(415) 555-0142", "countryCode": "US"}
+    body = {"info": {"phones": {"items": [typed, {"tag": "HOME", "phone": "555-0100"}]}}}
+    contact = wix.post("/contacts/v4/contacts", json=body).json()["contact"]
+    national, unknown_country = contact["info"]["phones"]["items"]
+    assert (national["phone"], national["countryCode"], national["e164Phone"]) == (
+        "(415) 555-0142",
+        "US",
+        "+14155550142",
+    )
+    assert "e164Phone" not in unknown_country  # no country code and no "+": Wix cannot derive one
+    assert contact["primaryPhone"]["e164Phone"] == "+14155550142"
+    contact_id = contact["id"]
+    assert ids(query(wix, filter={"info.phones.e164Phone": {"$eq": "+14155550142"}})) == [contact_id]
+    assert ids(query(wix, filter={"info.phones.phone": {"$eq": "(415) 555-0142"}})) == [contact_id]
+    assert ids(query(wix, filter={"info.phones.phone": {"$eq": "+14155550142"}})) == []
+    assert ids(query(wix, filter={"primaryInfo.phone": {"$in": ["(415) 555-0142"]}})) == [contact_id]
+    refused = wix.post(
+        "/contacts/v4/contacts", json={"info": {"phones": {"items": [{"phone": "1", "countryCode": "usa"}]}}}
+    )
+    assert refused.status_code == 400 and "countryCode" in refused.text
 
 
 def test_operators_on_names_ids_and_dates(wix: httpx2.Client) -> None:

@@ -134,11 +134,14 @@ async def new_conversation(site: WixSite) -> str:
 async def test_create_get_and_find_contacts(site: WixSite) -> None:
     address = email()
 
-    created = await site.create_contact(email=address, first_name="Ann", last_name="Lee", phone="+15551234567")
+    created = await site.create_contact(
+        email=address, first_name="Ann", last_name="Lee", phone="(415) 555-0142", phone_country="US"
+    )
     got = await site.get_contact(created.id)
     by_email = await site.find_contacts_by_email(address, fields=["id"])
     by_primary = await site.find_contacts_by_primary_email(address)
-    by_phone = await site.find_contacts_by_phone("+15551234567", fields=["id"])
+    by_phone = await site.find_contacts_by_phone("+14155550142", fields=["id"])
+    by_typed = await site.find_contacts_by_typed_phone(["+14155550142", "(415) 555-0142"], fields=["id"])
     page = await site.query_contacts(filter={"info.emails.email": {"$eq": address}}, fields=["id"], limit=100)
 
     assert created.primary_info is not None
@@ -150,7 +153,8 @@ async def test_create_get_and_find_contacts(site: WixSite) -> None:
     assert got.contact.id == created.id
     assert [c.id for c in by_email] == [created.id]
     assert [c.id for c in by_primary] == [created.id]
-    assert [c.id for c in by_phone] == [created.id]
+    assert [c.id for c in by_phone] == [c.id for c in by_typed] == [created.id]
+    assert created.info["phones"]["items"][0]["e164Phone"] == "+14155550142"
     assert (page.count, page.offset, page.total) == (1, 0, 1)
     assert [c.id for c in page.contacts] == [created.id]
 
@@ -245,7 +249,14 @@ async def test_send_basic_and_minimal_messages(site: WixSite, admin: Admin) -> N
     assert sent_activity.sequence is not None
     assert int(sent_activity.sequence) > int(sent_basic.sequence)
     assert sent_basic.created_date is not None
-    assert sent_basic.content == basic.content
+    assert sent_basic.content.basic is not None and basic.content.basic is not None
+    # Wix keeps its own copies of images and files: new URLs and media ids, the rest as sent.
+    for kept, sent in zip(sent_basic.content.basic.items, basic.content.basic.items, strict=True):
+        if isinstance(sent, ImageItem | FileItem):
+            assert type(kept) is type(sent) and kept.url.startswith("https://static.wixstatic.com/media/")
+            assert kept.model_copy(update={"url": sent.url, "id": None}) == sent
+        else:
+            assert kept == sent
     assert sent_basic.badges == basic.badges
     assert sent_activity.content.minimal == activity.content.minimal
     (stored,) = [c for c in admin.conversations() if c["id"] == conversation_id]

@@ -140,7 +140,7 @@ async def test_find_contacts_stops_on_exact_last_page_and_drops_repeats(site: Wi
 @pytest.mark.parametrize(
     ("method", "field"),
     [
-        ("find_contacts_by_phone", "info.phones.phone"),
+        ("find_contacts_by_phone", "info.phones.e164Phone"),
         ("find_contacts_by_primary_email", "primaryInfo.email"),
     ],
 )
@@ -151,6 +151,19 @@ async def test_other_finders_filter_on_their_field(site: WixSite, fake: FakeWix,
 
     assert [c.id for c in found] == ["c-1"]
     assert fake.bodies("POST", "/contacts/v4/contacts/query")[0]["query"]["filter"] == {field: {"$eq": "v"}}
+
+
+async def test_find_contacts_by_typed_phone_asks_for_any_of_the_forms(site: WixSite, fake: FakeWix) -> None:
+    fake.on("POST", "/contacts/v4/contacts/query", reply(200, {"contacts": [{"id": "c-1"}]}))
+
+    found = await site.find_contacts_by_typed_phone(["020 7946 0958", "+442079460958"], fields=["id"])
+
+    assert [c.id for c in found] == ["c-1"]
+    assert fake.bodies("POST", "/contacts/v4/contacts/query")[0]["query"]["filter"] == {
+        "info.phones.phone": {"$in": ["020 7946 0958", "+442079460958"]}
+    }
+    assert await site.find_contacts_by_typed_phone([]) == []
+    assert len(fake.requests) == 1
 
 
 async def test_create_contact_body(site: WixSite, fake: FakeWix) -> None:
@@ -175,6 +188,15 @@ async def test_create_contact_needs_something_to_create(site: WixSite, fake: Fak
     with pytest.raises(ValueError, match="email, a phone or a name"):
         await site.create_contact()
     assert fake.requests == []
+
+
+async def test_create_contact_sends_the_phone_s_country_code(site: WixSite, fake: FakeWix) -> None:
+    fake.on("POST", "/contacts/v4/contacts", reply(200, {"contact": CONTACT}))
+
+    await site.create_contact(phone="+14155550142", phone_country="US")
+
+    [body] = fake.bodies("POST", "/contacts/v4/contacts")
+    assert body["info"]["phones"] == {"items": [{"tag": "MOBILE", "phone": "+14155550142", "countryCode": "US"}]}
 
 
 async def test_get_contact_reads_merged_result(site: WixSite, fake: FakeWix) -> None:

@@ -3,16 +3,18 @@
 Query Contacts asks only for ``id``. An event that names an email is that email's customer: it is looked up by
 the email alone, since a phone is often shared (a household, a company's switchboard) and taking whoever has it
 would put the customer's words in another person's conversation. Only an event without an email is looked up by
-phone number, in E.164 (a national number is read with the policy's default region). The contact policy decides
-between several contacts sharing an email or phone, and the missing-contact policy what happens when there are
-none (a created contact gets the email and the phone). Answers are cached per customer.
+phone number: Wix keeps a phone as typed ("(415) 555-0142") with a country code and derives its E.164 form, on
+which the documented filter ``info.phones.e164Phone`` matches; a contact whose number has no E.164 form (no or a
+wrong country code) is found on the forms the number may have been typed in. The contact policy decides between
+several contacts sharing an email or phone, and the missing-contact policy what happens when there are none (a
+created contact gets the email, and the phone in E.164 with its country code). Answers are cached per customer.
 """
 
 from __future__ import annotations
 
 from inboxbridge.config import ContactPolicy, MissingContactPolicy, PolicySettings
 from inboxbridge.events import InboundEvent
-from inboxbridge.phones import normalize_phone
+from inboxbridge.phones import normalize_phone, region_of
 from inboxbridge.pipeline.errors import NoContactError
 from inboxbridge.pipeline.id_cache import IdCache
 from inboxbridge.wix import Sort, WixConflictError, WixSite
@@ -32,9 +34,9 @@ async def resolve_contacts(site: WixSite, cache: IdCache, event: InboundEvent, p
     phone = customer_phone(event, policy)
     ids: list[str] = []
     if event.email is not None:
-        ids = await _choose(site, "email", event.email, policy.contacts)
-    elif phone is not None:
-        ids = await _choose(site, "phone", phone, policy.contacts)
+        ids = await _choose_by_email(site, event.email, policy.contacts)
+    elif phone is not None and event.phone is not None:
+        ids = await _choose_by_phone(site, phone, _typed_forms(event.phone, phone), policy.contacts)
     if not ids:
         if policy.missing_contact is MissingContactPolicy.SKIP:
             raise NoContactError(f"no Wix contact has {_who(event, phone)} and the missing-contact policy is 'skip'")
@@ -61,23 +63,49 @@ async def _first(site: WixSite, filter: dict[str, object], sort: Sort) -> list[s
     return [contact.id for contact in page.contacts[:1]]
 
 
-async def _choose(site: WixSite, kind: str, value: str, policy: ContactPolicy) -> list[str]:
-    """The contact(s) with ``value`` as an email or phone (``kind``), as ``policy`` picks them."""
+async def _choose_by_email(site: WixSite, email: str, policy: ContactPolicy) -> list[str]:
+    """The contact(s) having ``email``, as ``policy`` picks them."""
     if policy is ContactPolicy.ALL:
-        if kind == "email":
-            found = await site.find_contacts_by_email(value, fields=ID_ONLY)
-        else:
-            found = await site.find_contacts_by_phone(value, fields=ID_ONLY)
+        return [contact.id for contact in await site.find_contacts_by_email(email, fields=ID_ONLY)]
+    return await _pick(site, {"primaryInfo.email": {"$eq": email}}, [{"info.emails.email": {"$eq": email}}], policy)
+
+
+async def _choose_by_phone(site: WixSite, phone: str, typed: list[str], policy: ContactPolicy) -> list[str]:
+    """The contact(s) having the number ``phone`` (E.164, or as written when it could not be read) on its E.164
+    form or, failing that, as typed in one of the forms ``typed``, as ``policy`` picks them."""
+    e164 = phone if phone.startswith("+") else None
+    if policy is ContactPolicy.ALL:
+        found = await site.find_contacts_by_phone(e164, fields=ID_ONLY) if e164 is not None else []
+        if not found:
+            found = await site.find_contacts_by_typed_phone(typed, fields=ID_ONLY)
         return [contact.id for contact in found]
-    any_address: dict[str, object] = {f"info.{kind}s.{kind}": {"$eq": value}}
-    if policy is ContactPolicy.OLDEST:
-        return await _first(site, any_address, OLDEST_FIRST)
+    anywhere: list[dict[str, object]] = [{"info.phones.e164Phone": {"$eq": e164}}] if e164 is not None else []
+    anywhere.append({"info.phones.phone": {"$in": typed}})
+    return await _pick(site, {"primaryInfo.phone": {"$in": typed}}, anywhere, policy)
+
+
+async def _pick(
+    site: WixSite, primary: dict[str, object], anywhere: list[dict[str, object]], policy: ContactPolicy
+) -> list[str]:
+    """One contact by ``policy``: under ``primary``, first the newest whose primary address matches ``primary``;
+    then the newest (or, under ``oldest``, the oldest) matching the first of the ``anywhere`` filters that finds
+    one."""
     if policy is ContactPolicy.PRIMARY:
         # Usually the customer's address is some contact's primary one: one call settles it.
-        primary = await _first(site, {f"primaryInfo.{kind}": {"$eq": value}}, NEWEST_FIRST)
-        if primary:
-            return primary
-    return await _first(site, any_address, NEWEST_FIRST)
+        found = await _first(site, primary, NEWEST_FIRST)
+        if found:
+            return found
+    order = OLDEST_FIRST if policy is ContactPolicy.OLDEST else NEWEST_FIRST
+    for filter in anywhere:
+        found = await _first(site, filter, order)
+        if found:
+            return found
+    return []
+
+
+def _typed_forms(raw: str, phone: str) -> list[str]:
+    """The forms a contact's phone may have been typed in for this number: as the source wrote it, and E.164."""
+    return list(dict.fromkeys(form for form in (raw.strip(), phone) if form))
 
 
 async def _create(site: WixSite, event: InboundEvent, phone: str | None) -> str:
@@ -87,6 +115,7 @@ async def _create(site: WixSite, event: InboundEvent, phone: str | None) -> str:
             first_name=event.first_name,
             last_name=event.last_name,
             phone=phone,
+            phone_country=region_of(phone) if phone is not None and phone.startswith("+") else None,
         )
     except WixConflictError as exc:
         # Someone created the contact between our query and our create: use theirs.

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import phonenumbers
+
 from .errors import FieldViolation, app_error, validation_error
 from .state import new_guid, now_rfc3339
 
-__all__ = ["build_contact", "contact_emails", "contact_phones", "normalize_phone", "project"]
+__all__ = ["build_contact", "contact_e164_phones", "contact_emails", "contact_phones", "e164_of", "project"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_TAGS = {"UNTAGGED", "MAIN", "HOME", "WORK"}
@@ -21,9 +23,19 @@ FIELDSETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def normalize_phone(value: str) -> str:
-    """A phone number without typed punctuation: ``+1 (555) 123-4567`` equals ``+15551234567``."""
-    return re.sub(r"[\s().\-]", "", value)
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def e164_of(phone: str, country_code: str | None) -> str | None:
+    """What Wix derives as ``e164Phone`` from a phone as typed and its ``countryCode``: the number in E.164 when
+    both make a valid number (a number typed with its ``+`` needs no country), else None."""
+    try:
+        parsed = phonenumbers.parse(phone, country_code)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def contact_emails(doc: dict[str, Any]) -> list[str]:
@@ -33,9 +45,15 @@ def contact_emails(doc: dict[str, Any]) -> list[str]:
 
 
 def contact_phones(doc: dict[str, Any]) -> list[str]:
-    """Every phone number of a contact."""
+    """Every phone number of a contact, as typed."""
     items = doc.get("info", {}).get("phones", {}).get("items", [])
     return [str(i["phone"]) for i in items if i.get("phone")]
+
+
+def contact_e164_phones(doc: dict[str, Any]) -> list[str]:
+    """The E.164 forms Wix derived from a contact's phones (those whose phone and country code are valid)."""
+    items = doc.get("info", {}).get("phones", {}).get("items", [])
+    return [str(i["e164Phone"]) for i in items if i.get("e164Phone")]
 
 
 def _items(
@@ -60,7 +78,18 @@ def _items(
             violations.append(FieldViolation(f"{where}.tag", f"must be one of {sorted(tags)}", "INVALID_ENUM_VALUE"))
         if key == "email" and not _EMAIL.match(value):
             violations.append(FieldViolation(f"{where}.email", "must be a valid email address", "FORMAT"))
-        items.append({"id": new_guid(), "tag": tag, key: value, "primary": index == 0})
+        stored: dict[str, Any] = {"id": new_guid(), "tag": tag, key: value, "primary": index == 0}
+        if key == "phone":
+            country = item.get("countryCode")
+            if country is not None and not (isinstance(country, str) and _COUNTRY.match(country)):
+                violations.append(FieldViolation(f"{where}.countryCode", "must be an ISO-3166 alpha-2 code", "FORMAT"))
+                country = None
+            if country is not None:
+                stored["countryCode"] = country
+            e164 = e164_of(value, country)
+            if e164 is not None:
+                stored["e164Phone"] = e164
+        items.append(stored)
     return items
 
 
@@ -122,7 +151,13 @@ def build_contact(body: Any, existing: list[dict[str, Any]], *, allow_duplicates
         }
     if phones:
         primary["phone"] = phones[0]["phone"]
-        doc["primaryPhone"] = {"phone": phones[0]["phone"], "subscriptionStatus": "NOT_SET"}
+        first = phones[0]
+        doc["primaryPhone"] = {
+            "phone": first["phone"],
+            **{k: first[k] for k in ("countryCode", "e164Phone") if k in first},
+            # Wix's default: NOT_SET for a valid E.164 number, NO_SUBSCRIPTION_STATUS otherwise.
+            "subscriptionStatus": "NOT_SET" if "e164Phone" in first else "NO_SUBSCRIPTION_STATUS",
+        }
     return doc
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from .contacts import contact_emails, contact_phones, normalize_phone
+from .contacts import contact_e164_phones, contact_emails, contact_phones
 from .errors import WixHTTPError, app_error
 
 __all__ = ["check_filter", "matches", "sort_contacts"]
@@ -26,7 +26,9 @@ def _at(*path: str) -> Getter:
     return get
 
 
-# kind decides how values compare: emails ignore case, phones ignore punctuation, dates compare as instants
+# kind decides how values compare: emails ignore case, dates compare as instants, the rest (phones too) exactly.
+# A phone is matched as typed (``info.phones.phone``) or on the E.164 form Wix derived (``info.phones.e164Phone``,
+# the documented filter for a number): "+1 (415) 555-0142" is not "+14155550142" as typed.
 _FIELDS: dict[str, tuple[Getter, str]] = {
     "id": (_at("id"), "string"),
     "createdDate": (_at("createdDate"), "date"),
@@ -34,8 +36,9 @@ _FIELDS: dict[str, tuple[Getter, str]] = {
     "lastActivity.activityDate": (_at("lastActivity", "activityDate"), "date"),
     "info.emails.email": (contact_emails, "email"),
     "primaryInfo.email": (_at("primaryInfo", "email"), "email"),
-    "info.phones.phone": (contact_phones, "phone"),
-    "primaryInfo.phone": (_at("primaryInfo", "phone"), "phone"),
+    "info.phones.phone": (contact_phones, "string"),
+    "info.phones.e164Phone": (contact_e164_phones, "string"),
+    "primaryInfo.phone": (_at("primaryInfo", "phone"), "string"),
     "info.name.first": (_at("info", "name", "first"), "string"),
     "info.name.last": (_at("info", "name", "last"), "string"),
     "info.company": (_at("info", "company"), "string"),
@@ -81,8 +84,6 @@ def _norm(kind: str, field: str, value: Any) -> Any:
         raise _bad_value(field, "expected a string")
     if kind == "email":
         return value.strip().lower()
-    if kind == "phone":
-        return normalize_phone(value)
     return value
 
 

@@ -118,10 +118,20 @@ class WixSite:
         return await self._find_all({"primaryInfo.email": {"$eq": email}}, fields, page_size)
 
     async def find_contacts_by_phone(
-        self, phone: str, fields: Sequence[str] | None = None, *, page_size: int = 100
+        self, e164: str, fields: Sequence[str] | None = None, *, page_size: int = 100
     ) -> list[Contact]:
-        """Every contact having ``phone`` among its phones (``info.phones.phone``), across all pages."""
-        return await self._find_all({"info.phones.phone": {"$eq": phone}}, fields, page_size)
+        """Every contact having the number ``e164`` among its phones, across all pages: on the E.164 form Wix
+        derives from each phone as typed and its country code (``info.phones.e164Phone``, the documented filter)."""
+        return await self._find_all({"info.phones.e164Phone": {"$eq": e164}}, fields, page_size)
+
+    async def find_contacts_by_typed_phone(
+        self, phones: Sequence[str], fields: Sequence[str] | None = None, *, page_size: int = 100
+    ) -> list[Contact]:
+        """Every contact having one of ``phones`` among its phones exactly as typed (``info.phones.phone``), across
+        all pages: for contacts whose number Wix could derive no E.164 form for (no or a wrong country code)."""
+        if not phones:
+            return []
+        return await self._find_all({"info.phones.phone": {"$in": list(phones)}}, fields, page_size)
 
     async def _find_all(
         self, filter: Mapping[str, Any], fields: Sequence[str] | None, page_size: int
@@ -148,9 +158,12 @@ class WixSite:
         last_name: str | None = None,
         phone: str | None = None,
         allow_duplicates: bool = False,
+        phone_country: str | None = None,
     ) -> Contact:
-        """Create a contact. An email already in use raises :class:`~inboxbridge.wix.WixConflictError`
-        (``DUPLICATE_CONTACT_EXISTS``, see ``duplicate_contact_id``) unless ``allow_duplicates``.
+        """Create a contact. ``phone_country`` (ISO 3166 alpha-2) is the phone's ``countryCode``, from which and
+        the phone Wix derives the ``e164Phone`` that lookups by number use. An email already in use raises
+        :class:`~inboxbridge.wix.WixConflictError` (``DUPLICATE_CONTACT_EXISTS``, see ``duplicate_contact_id``)
+        unless ``allow_duplicates``.
         """
         info: dict[str, Any] = {}
         name = {k: v for k, v in (("first", first_name), ("last", last_name)) if v is not None}
@@ -159,7 +172,10 @@ class WixSite:
         if email is not None:
             info["emails"] = {"items": [{"tag": "MAIN", "email": email}]}
         if phone is not None:
-            info["phones"] = {"items": [{"tag": "MOBILE", "phone": phone}]}
+            item = {"tag": "MOBILE", "phone": phone}
+            if phone_country is not None:
+                item["countryCode"] = phone_country
+            info["phones"] = {"items": [item]}
         if not info:
             raise ValueError("a contact needs an email, a phone or a name")
         call = Call(
