@@ -1,7 +1,14 @@
-"""Calendly: a booking made or canceled becomes an activity line with a link to the booking.
+"""Calendly: a booking made, rescheduled or canceled becomes an activity line with a link to the booking.
 
 Calendly signs ``{t}.{raw body}`` with the webhook subscription's signing key (HMAC-SHA256) and sends
 ``Calendly-Webhook-Signature: t=...,v1=...``.
+
+A reschedule is one line. Calendly reports it twice: ``invitee.canceled`` for the old invitee, with
+``rescheduled: true``, the old meeting and the new invitee's URI; and ``invitee.created`` for the new invitee, with
+the new meeting and the old invitee's URI in ``old_invitee``. Neither carries both start times, and the connector
+reads no API, so the line comes from ``invitee.created``: "Rescheduled: <meeting> → <new time>", the time the
+business needs next. The canceled half is acknowledged and dropped; posting it would show "Canceled: …" for a
+meeting that is still on, and merging the halves would make one line wait on a second webhook that may never come.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ def _when(start: datetime | None, timezone: str | None) -> str:
     if start is None:
         return ""
     text = start.strftime("%a %d %b %Y %H:%M UTC")
-    return f" · {text}" + (f" (invitee in {timezone})" if timezone else "")
+    return text + (f" (invitee in {timezone})" if timezone else "")
 
 
 def _line(event: str, payload: dict[str, Any]) -> str:
@@ -64,11 +71,12 @@ def _line(event: str, payload: dict[str, Any]) -> str:
     except ValueError:
         raise PayloadError("payload.scheduled_event.start_time is not a time") from None
     when = _when(start, string_at(payload, "timezone"))
+    if event == "invitee.created" and string_at(payload, "old_invitee"):
+        return f"Rescheduled: {meeting}" + (f" → {when}" if when else "")
     if event == "invitee.created":
-        verb = "Rescheduled" if payload.get("old_invitee") else "Booked"
-        return f"{verb}: {meeting}{when}"
+        return f"Booked: {meeting}" + (f" · {when}" if when else "")
     reason = string_at(payload, "cancellation", "reason")
-    return f"Canceled: {meeting}{when}" + (f" — {reason}" if reason else "")
+    return f"Canceled: {meeting}" + (f" · {when}" if when else "") + (f" — {reason}" if reason else "")
 
 
 class CalendlySource(ConnectorSource[CalendlySourceConfig]):
@@ -80,12 +88,14 @@ class CalendlySource(ConnectorSource[CalendlySourceConfig]):
         verify_timestamped_signature(request, key, header=HEADER, now=self._clock(), tolerance_seconds=tolerance)
 
     def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
-        """One activity for a configured event; nothing for the others."""
+        """One activity for a configured event; nothing for the others, nor for the canceled half of a reschedule."""
         body = read_json_object(request.body)
         event = required_string(body, "event", what="the webhook")
         if event not in self._config.events:
             return []
         payload = required_object(body, "payload", what="the webhook")
+        if event == "invitee.canceled" and payload.get("rescheduled") is True:
+            return []
         email = string_at(payload, "email")
         if email is None:
             raise PayloadError("payload.email is missing: the invitee names no email")

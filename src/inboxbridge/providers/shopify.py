@@ -1,19 +1,24 @@
 """Shopify: an order placed or fulfilled becomes an activity line with a link to the order in the admin.
 
 Shopify signs the raw body with the app's client secret (or the store's webhook signing secret): base64
-HMAC-SHA256 in ``X-Shopify-Hmac-Sha256``. ``X-Shopify-Topic`` names the event, ``X-Shopify-Webhook-Id`` the
-delivery (the same on retries).
+HMAC-SHA256 in ``X-Shopify-Hmac-Sha256``. ``X-Shopify-Topic`` names the event. Shopify documents
+``X-Shopify-Event-Id`` as the duplicate marker: one merchant action keeps its event id on every delivery, retried
+or sent to a second subscription, while ``X-Shopify-Webhook-Id`` names one delivery. Each line is therefore keyed
+on the topic and the event id; deliveries from before Shopify sent event ids fall back on the webhook id, then on
+the topic and the order. A phone typed without its country code is read in the country of the order's addresses.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr
 
 from inboxbridge.events import EventKind, InboundEvent
+from inboxbridge.phones import normalize_region
 from inboxbridge.providers.base import PayloadError, WebhookRequest
 from inboxbridge.providers.helpers.clock import Clock
 from inboxbridge.providers.helpers.connector import (
@@ -67,6 +72,29 @@ def _line(topic: str, order: dict[str, Any]) -> str:
         raise PayloadError(f"total_price {total!r} is not an amount") from None
 
 
+def _delivery_key(headers: Mapping[str, str], topic: str, order_id: str) -> str:
+    event_id = headers.get("x-shopify-event-id", "").strip()
+    if event_id:
+        # One merchant action can fire several topics under one event id (an order paid and fulfilled at the
+        # till): the topic keeps their lines apart, while a repeat of the same topic is recognised.
+        return f"{topic}:event:{event_id}"
+    return headers.get("x-shopify-webhook-id", "").strip() or f"{topic}:{order_id}"
+
+
+def _order_region(order: dict[str, Any]) -> str | None:
+    """The country of the order's billing address, else its shipping address, as a phone region."""
+    for address in ("billing_address", "shipping_address"):
+        code = string_at(order, address, "country_code")
+        if code is None:
+            continue
+        try:
+            return normalize_region(code)
+        except ValueError:
+            # No numbering plan is known for this country: the other address may still name one.
+            continue
+    return None
+
+
 class ShopifySource(ConnectorSource[ShopifySourceConfig]):
     """A source configured by :class:`ShopifySourceConfig`."""
 
@@ -91,15 +119,17 @@ class ShopifySource(ConnectorSource[ShopifySourceConfig]):
             return []
         order = read_json_object(request.body)
         order_id = required_string(order, "id", what="the order")
-        webhook_id = request.headers.get("x-shopify-webhook-id", "").strip()
         email = first_string(order, ("email",), ("contact_email",), ("customer", "email"))
         raw_phone = first_string(order, ("phone",), ("customer", "phone"), ("billing_address", "phone"))
         if email is None and raw_phone is None:
             raise PayloadError("the order names no customer: it has no email (email, customer.email) or phone")
         phone = None
         if raw_phone is not None:
+            # Checkout takes a phone in the format of the address's country: that country reads a national number
+            # better than the tenant-wide default, which is left for orders without one.
+            region = _order_region(order) or self._config.default_region
             try:
-                phone = customer_phone(raw_phone, self._config.default_region, field="the order's phone")
+                phone = customer_phone(raw_phone, region, field="the order's phone")
             except PayloadError:
                 # Shopify keeps phones as typed at checkout; with an email to go by, an odd one is left out.
                 if email is None:
@@ -118,8 +148,7 @@ class ShopifySource(ConnectorSource[ShopifySourceConfig]):
                 source=self._name,
                 kind=EventKind.ACTIVITY,
                 occurred_at=occurred_at,
-                # Shopify repeats the webhook id on retries; without one, one event per order and topic.
-                external_id=webhook_id or f"{topic}:{order_id}",
+                external_id=_delivery_key(request.headers, topic, order_id),
                 emails=(email,) if email else (),
                 phone=phone,
                 first_name=first_string(order, ("customer", "first_name"), ("billing_address", "first_name")),
