@@ -230,6 +230,10 @@ class WorkerSettings(_Strict):
     lease_seconds: float = Field(default=120.0, gt=0)
     poll_interval_seconds: float = Field(default=0.5, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    settle_seconds: float | None = Field(default=None, gt=0)
+    """How long after a send whose outcome is unknown (it timed out, or was handed back mid-flight) the event is
+    left alone before Wix is searched for it or the customer's next message goes into that conversation: Wix may
+    still be handling the request. Default and minimum: ``wix.timeout_seconds``."""
     retry: RetrySettings = RetrySettings()
 
 
@@ -265,6 +269,21 @@ class Settings(BaseSettings):
         for name in value:
             _check_slug(name, "tenant")
         return value
+
+    @property
+    def settle_seconds(self) -> float:
+        """The worker's settle time after an unknown send outcome (see ``WorkerSettings.settle_seconds``)."""
+        return self.worker.settle_seconds or self.wix.timeout_seconds
+
+    @model_validator(mode="after")
+    def _settle(self) -> Self:
+        settle = self.worker.settle_seconds
+        if settle is not None and settle < self.wix.timeout_seconds:
+            raise ValueError(
+                f"worker.settle_seconds ({settle:g}) must be at least wix.timeout_seconds "
+                f"({self.wix.timeout_seconds:g}): a send that timed out may be handled by Wix until then"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credentials(self) -> Self:

@@ -144,6 +144,7 @@ class Service:
                 settings.worker,
                 ids=self._ids,
                 changes=self._changes,
+                settle_seconds=settings.settle_seconds,
             )
             self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="worker")
             retention = Retention(store.ledger, settings.retention)

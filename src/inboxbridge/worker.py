@@ -98,8 +98,12 @@ class Worker:
         rng: random.Random | None = None,
         ids: LayeredIdCache | None = None,
         changes: ChangeWatch | None = None,
+        settle_seconds: float = 0.0,
     ) -> None:
         self.queue = queue
+        # After a send whose outcome is unknown, Wix may still be handling it: the event (and with it every later
+        # event of the customer, which waits behind it) is not tried again before this has passed.
+        self._settle = timedelta(seconds=settle_seconds)
         self._ids = ids
         self._changes = changes
         self.tenants = tenants
@@ -211,6 +215,13 @@ class Worker:
 
     async def _handle(self, claimed: ClaimedEvent) -> None:
         started = self.queue.now()
+        if claimed.lost_lease_expired_at is not None:
+            settled = claimed.lost_lease_expired_at + self._settle
+            if settled > started:
+                # Taken from a worker that died or hung: a send of its may still be open at Wix until then.
+                with contextlib.suppress(LeaseLost, StoreUnavailable):
+                    await self.queue.release(claimed.event_id, claimed.lease_token, not_before=settled)
+                return
         # A timer, not a task: most deliveries end long before a lease needs renewing, and a timer costs less.
         timer = asyncio.get_running_loop().call_later(self._renew_every, self._start_renewing, claimed)
         try:
@@ -246,11 +257,17 @@ class Worker:
             await asyncio.sleep(self._renew_every)
 
     async def _release(self, claimed: ClaimedEvent) -> None:
-        untried = claimed.event_id not in self._sending and claimed.send_state is SendState.NONE
+        sending = claimed.event_id in self._sending
+        untried = not sending and claimed.send_state is SendState.NONE
+        # A send cut short may still be open at Wix: the next try waits for it to settle.
+        not_before = self.queue.now() + self._settle if sending else None
         with contextlib.suppress(LeaseLost, StoreUnavailable):
             await asyncio.shield(
                 self.queue.release(
-                    claimed.event_id, claimed.lease_token, send_state=SendState.NONE if untried else None
+                    claimed.event_id,
+                    claimed.lease_token,
+                    send_state=SendState.NONE if untried else None,
+                    not_before=not_before,
                 )
             )
 
@@ -346,6 +363,8 @@ class Worker:
             return
         maybe_posted = isinstance(outcome, DeliveryFailed) and outcome.maybe_posted
         unsure = maybe_posted or claimed.send_state is SendState.UNKNOWN
+        if maybe_posted:
+            delay = max(delay, self._settle.total_seconds())
         await self.queue.retry(
             claimed.event_id,
             claimed.lease_token,

@@ -46,8 +46,10 @@ def service_process(
     base_seconds: float = 0.2,
     max_delay_seconds: float = 1,
     give_up_after_seconds: float = 86400,
+    settle_seconds: float | None = None,
 ) -> ServiceProcess:
-    """A service process (not started) for the sandbox's tenants, with the retry schedule given."""
+    """A service process (not started) for the sandbox's tenants, with the retry schedule (and the settle time
+    after an unknown send outcome) given."""
     port = free_port()
     config = write_config(
         work / "inboxbridge.toml",
@@ -63,6 +65,8 @@ def service_process(
         f"base_seconds = {base_seconds}\nmax_delay_seconds = {max_delay_seconds}\n"
         f"give_up_after_seconds = {give_up_after_seconds}\n",
     )
+    if settle_seconds is not None:
+        text = text.replace("[worker]\n", f"[worker]\nsettle_seconds = {settle_seconds}\n", 1)
     if database is not None:
         text = f'database_url = "{database}"\n' + text.split("\n", 1)[1]
     config.write_text(text)

@@ -211,6 +211,34 @@ async def test_a_release_hands_the_event_back_untried(subject: Subject) -> None:
         await queue.release(again.event_id, again.lease_token)
 
 
+async def test_a_release_not_before_a_time_keeps_the_key_waiting_until_then(subject: Subject) -> None:
+    """A send handed back mid-flight may still be open at Wix: neither it nor the customer's next event goes
+    until the settle time has passed."""
+    queue = subject.queue
+    await queue.ingest([make_event(external_id="1"), make_event(external_id="2", minute=1)])
+    [claimed] = await queue.claim("w", 10, 60)
+    await queue.release(claimed.event_id, claimed.lease_token, not_before=subject.clock.now + timedelta(seconds=30))
+    assert await queue.claim("w", 10, 60) == []
+    subject.clock.advance(29)
+    assert await queue.claim("w", 10, 60) == []
+    subject.clock.advance(1)
+    [again] = await queue.claim("w", 10, 60)
+    assert (again.event_id, again.attempts, again.send_state) == (claimed.event_id, 0, SendState.UNKNOWN)
+
+
+async def test_a_claim_of_a_lost_lease_says_when_that_lease_ended(subject: Subject) -> None:
+    queue = subject.queue
+    await queue.ingest([make_event(external_id="1")])
+    [first] = await queue.claim("dies", 10, 60)
+    assert first.lost_lease_expired_at is None
+    subject.clock.advance(61)
+    [taken] = await queue.claim("next", 10, 60)
+    assert taken.event_id == first.event_id and taken.lost_lease_expired_at == first.lease_expires_at
+    await queue.release(taken.event_id, taken.lease_token)
+    [released] = await queue.claim("next", 10, 60)
+    assert released.lost_lease_expired_at is None
+
+
 async def test_a_stopped_tenant_s_events_are_parked_at_ingest_until_it_starts(subject: Subject) -> None:
     queue = subject.queue
     [waiting] = await queue.ingest([make_event(external_id="1")])

@@ -54,7 +54,9 @@ def texts(site: FakeSite, contact_email: str = "ann@example.com") -> list[str]:
 class Rig:
     """A worker, its queue and the Wix site it delivers to."""
 
-    def __init__(self, site: FakeSite, *, policy: PolicySettings | None = None, **settings: Any) -> None:
+    def __init__(
+        self, site: FakeSite, *, policy: PolicySettings | None = None, settle_seconds: float = 0.0, **settings: Any
+    ) -> None:
         self.site = site
         self.clock = Clock()
         self.queue = MemoryDeliveryQueue(clock=self.clock, tenants=[TENANT])
@@ -62,7 +64,14 @@ class Rig:
         self.tenants = TenantDirectory({TENANT: tenant})
         defaults: dict[str, Any] = {"poll_interval_seconds": 0.005, "shutdown_grace_seconds": 0.5}
         self.settings = WorkerSettings(**{**defaults, **settings})
-        self.worker = Worker(self.queue, self.tenants, Pipeline(MemoryIdCache()), self.settings, rng=random.Random(7))
+        self.worker = Worker(
+            self.queue,
+            self.tenants,
+            Pipeline(MemoryIdCache()),
+            self.settings,
+            rng=random.Random(7),
+            settle_seconds=settle_seconds,
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[asyncio.Event]:
@@ -206,6 +215,35 @@ async def test_a_stopped_worker_hands_its_deliveries_back(stalls: str, left: Sen
     assert (row.status, row.attempts, row.send_state, row.lease_token) == (EventStatus.PENDING, 0, left, None)
 
 
+async def test_a_send_handed_back_mid_flight_waits_the_settle_time() -> None:
+    site = StalledSite("send_message")
+    rig = Rig(site, shutdown_grace_seconds=0.01, settle_seconds=30)
+    [stored] = await rig.queue.ingest([message("hello")])
+    async with rig.running():
+        await asyncio.wait_for(site.entered.wait(), 5)
+    handed_back = rig.clock()
+    row = rig.queue.row(stored.event_id)
+    assert row is not None and (row.status, row.attempts) == (EventStatus.PENDING, 0)
+    # Wix may still be handling the send: neither it nor a later message of the customer goes before then.
+    assert timedelta(seconds=29) < row.next_attempt_at - handed_back <= timedelta(seconds=30)
+
+
+async def test_a_send_that_timed_out_is_looked_for_only_after_the_settle_time(site: FakeSite) -> None:
+    site.fail("send_message", WixTimeoutError("no answer", outcome_unknown=True), applied=True)
+    rig = Rig(site, settle_seconds=30, retry=RetrySettings(base_seconds=0.02, max_delay_seconds=0.02))
+    [stored, later] = await rig.queue.ingest([message("hello"), message("next", minute=1)])
+    async with rig.running():
+        await rig.until(lambda: len(rig.queue.tries(stored.event_id)) == 1)
+        await asyncio.sleep(0.05)
+    row = rig.queue.row(stored.event_id)
+    assert row is not None and row.send_state is SendState.UNKNOWN
+    [tried] = rig.queue.tries(stored.event_id)
+    assert row.next_attempt_at - tried.finished_at >= timedelta(seconds=30)
+    assert site.count("list_messages") == 0 and site.count("send_message") == 1
+    # The customer's next message waits behind it, so nothing else goes into that conversation meanwhile.
+    assert rig.status(later.event_id) is EventStatus.PENDING and rig.queue.tries(later.event_id) == []
+
+
 async def test_a_delivery_outliving_a_third_of_its_lease_keeps_it(site: FakeSite) -> None:
     stalled = StalledSite("send_message")
     rig = Rig(stalled, lease_seconds=0.06, shutdown_grace_seconds=0.01)
@@ -220,3 +258,18 @@ async def test_a_delivery_outliving_a_third_of_its_lease_keeps_it(site: FakeSite
         assert later.lease_expires_at > first.lease_expires_at
         # Nobody else can take it meanwhile.
         assert await rig.queue.claim("other", 10, 60) == []
+
+
+async def test_an_event_taken_from_a_dead_worker_waits_until_its_send_has_settled(site: FakeSite) -> None:
+    rig = Rig(site, settle_seconds=30, lease_seconds=0.05)
+    [stored] = await rig.queue.ingest([message("hello")])
+    [dead] = await rig.queue.claim("a worker that died mid-send", 1, 0.05)
+    assert dead.lease_expires_at is not None
+    await asyncio.sleep(0.06)
+    async with rig.running():
+        await rig.until(lambda: rig.status(stored.event_id) is EventStatus.PENDING)
+    row = rig.queue.row(stored.event_id)
+    assert row is not None and (row.attempts, row.send_state) == (0, SendState.UNKNOWN)
+    # Its send may be open at Wix until the dead worker's lease ended plus the settle time.
+    assert row.next_attempt_at == dead.lease_expires_at + timedelta(seconds=30)
+    assert site.names() == []

@@ -89,9 +89,16 @@ class DeliveryQueue(Protocol):
         """Give up on the event: dead, with ``reason``, until an operator replays or drops it."""
         ...
 
-    async def release(self, event_id: int, lease_token: str, *, send_state: SendState | None = None) -> None:
-        """Hand the event back untried: pending, due now, no try counted; ``send_state`` NONE when this try
-        certainly sent nothing and no earlier one may have."""
+    async def release(
+        self,
+        event_id: int,
+        lease_token: str,
+        *,
+        send_state: SendState | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Hand the event back untried: pending, due now (or at ``not_before``), no try counted; ``send_state``
+        NONE when this try certainly sent nothing and no earlier one may have."""
         ...
 
     async def replay(self, event_ids: Sequence[int]) -> int:
@@ -208,9 +215,18 @@ class SqlDeliveryQueue:
         values: dict[str, Any] = {"status": EventStatus.DEAD.value, "last_error": reason, **_NO_LEASE}
         await self._finish(event_id, lease_token, values, attempt)
 
-    async def release(self, event_id: int, lease_token: str, *, send_state: SendState | None = None) -> None:
-        """Pending, due now, no try counted; by default the claim's UNKNOWN send state is kept. Raises LeaseLost."""
-        values: dict[str, Any] = {"status": EventStatus.PENDING.value, "next_attempt_at": self.now(), **_NO_LEASE}
+    async def release(
+        self,
+        event_id: int,
+        lease_token: str,
+        *,
+        send_state: SendState | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Pending, due now (or at ``not_before``), no try counted; by default the claim's UNKNOWN send state is
+        kept. Raises LeaseLost."""
+        due = max(self.now(), not_before) if not_before is not None else self.now()
+        values: dict[str, Any] = {"status": EventStatus.PENDING.value, "next_attempt_at": due, **_NO_LEASE}
         if send_state is SendState.NONE:
             values.update(send_state=SendState.NONE.value, sending_started_at=None)
         await self._update_leased("releasing an event", event_id, lease_token, values)

@@ -184,6 +184,7 @@ class MemoryDeliveryQueue:
         for event_id in chosen[:limit]:
             entry = self._entries[event_id]
             earlier, earlier_start = entry.send_state, entry.sending_started_at
+            lost = entry.lease_expires_at if entry.status is EventStatus.IN_FLIGHT else None
             entry.status = EventStatus.IN_FLIGHT
             entry.lease_owner = worker_id
             entry.lease_token = secrets.token_hex(16)
@@ -201,6 +202,7 @@ class MemoryDeliveryQueue:
                     conversation_id=entry.conversation_id,
                     sending_started_at=earlier_start,
                     lease_expires_at=expires,
+                    lost_lease_expired_at=lost,
                 )
             )
         return claimed
@@ -270,12 +272,19 @@ class MemoryDeliveryQueue:
         entry.status = EventStatus.DEAD
         entry.last_error = reason
 
-    async def release(self, event_id: int, lease_token: str, *, send_state: SendState | None = None) -> None:
-        """Pending, due now, no try counted. Raises LeaseLost."""
+    async def release(
+        self,
+        event_id: int,
+        lease_token: str,
+        *,
+        send_state: SendState | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Pending, due now (or at ``not_before``), no try counted. Raises LeaseLost."""
         entry = self._leased(event_id, lease_token)
         entry.clear_lease()
         entry.status = EventStatus.PENDING
-        entry.next_attempt_at = self.now()
+        entry.next_attempt_at = max(self.now(), not_before) if not_before is not None else self.now()
         if send_state is SendState.NONE:
             entry.send_state = SendState.NONE
             entry.sending_started_at = None

@@ -70,6 +70,9 @@ class ClaimedEvent:
     conversation_id: str | None
     sending_started_at: datetime | None
     lease_expires_at: datetime | None = None
+    lost_lease_expired_at: datetime | None = None
+    """When the event was taken from a worker whose lease ran out (it died or hung): when that lease ended. Any
+    send of that worker began before then."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,8 @@ _CLAIMED_ROWS = select(
     events.c.send_state,
     events.c.conversation_id,
     events.c.sending_started_at,
+    events.c.status,
+    events.c.lease_expires_at,
 ).where(events.c.id.in_(bindparam("ids", expanding=True)))
 # A claimed event may be sent at any moment, so the claim itself records that an outcome may become unknown: a
 # worker that dies mid-send leaves an event its successor reconciles before sending again. An earlier unsure
@@ -258,6 +260,7 @@ async def claim(
             conversation_id=rows[event_id].conversation_id,
             sending_started_at=rows[event_id].sending_started_at,
             lease_expires_at=expires,
+            lost_lease_expired_at=rows[event_id].lease_expires_at if rows[event_id].status == "in_flight" else None,
         )
         for event_id, _ in chosen
     ]
