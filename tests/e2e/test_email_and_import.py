@@ -130,8 +130,16 @@ def test_email_from_each_provider_lands_as_a_basic_message(service: ServiceProce
     assert (answer.status_code, answer.json().get("ignored")) == (200, True)
     nameless = {**postmark, "FromFull": None, "From": ""}
     answer = httpx2.post(f"{hooks}/postmark", content=json.dumps(nameless).encode(), auth=("postmark", TOKEN))
-    assert answer.status_code == 400
+    # Postmark's "stop retrying": the request is kept in quarantine, retries would only add to it.
+    assert answer.status_code == 403
     assert "quarantineId" in answer.json()
+    token = uuid.uuid4().hex
+    signature = hmac.new(SIGNING_KEY.encode(), (stamp + token).encode(), hashlib.sha256).hexdigest()
+    senderless = {**mailgun, "from": "nobody", "sender": "nobody", "message-headers": "[]"}
+    senderless.update({"Message-Id": f"<{uuid.uuid4().hex}@mail.example.com>", "token": token, "signature": signature})
+    answer = httpx2.post(f"{hooks}/mailgun", content=urlencode(senderless).encode(), headers=urlencoded, timeout=10)
+    # Mailgun's "do not retry" is 406.
+    assert (answer.status_code, "quarantineId" in answer.json()) == (406, True), answer.text
 
     box = Inbox(sandbox.url, site_id(0))
     expected = {

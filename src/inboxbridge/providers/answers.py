@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
-__all__ = ["JSON_TYPE", "AnswersWebhooks", "Reply", "reply_for"]
+__all__ = ["JSON_TYPE", "AnswersWebhooks", "Reply", "refused_for_good", "reply_for"]
 
 JSON_TYPE = "application/json"
 
@@ -50,3 +50,12 @@ def reply_for(source: object, status: int, outcome: Mapping[str, Any]) -> Reply:
         if reply is not None:
             return reply
     return Reply(status, orjson.dumps(dict(outcome)))
+
+
+def refused_for_good(status: int, outcome: Mapping[str, Any], stop_status: int) -> Reply | None:
+    """For a provider whose "stop retrying" is a status of its own (``stop_status``): an unreadable request
+    (400; kept in quarantine, so nothing is lost) answered with it, the JSON reason kept. Other outcomes keep
+    the default answer: a signature refusal (401) may be a key not yet configured, which a retry can outlive."""
+    if status == 400:
+        return Reply(stop_status, orjson.dumps(dict(outcome)))
+    return None

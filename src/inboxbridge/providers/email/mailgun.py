@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr
 
 from inboxbridge.events import InboundEvent
+from inboxbridge.providers.answers import Reply, refused_for_good
 from inboxbridge.providers.base import PayloadError, SignatureError, WebhookRequest
 from inboxbridge.providers.email.mail import (
     EmailSettings,
@@ -169,6 +171,10 @@ class MailgunSource(MailSource[MailgunSourceConfig]):
     """A configured Mailgun route webhook."""
 
     provider = "mailgun"
+
+    def answer(self, status: int, outcome: Mapping[str, Any]) -> Reply | None:
+        """Mailgun retries a route's POST for hours unless it gets 200, or 406 for "do not retry"."""
+        return refused_for_good(status, outcome, 406)
 
     def verify(self, request: WebhookRequest) -> None:
         """Check the form's ``timestamp``, ``token`` and ``signature`` against the signing key."""

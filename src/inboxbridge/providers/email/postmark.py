@@ -5,9 +5,11 @@ Postmark signs nothing, so the source requires basic auth credentials or a secre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from inboxbridge.events import InboundEvent
+from inboxbridge.providers.answers import Reply, refused_for_good
 from inboxbridge.providers.base import WebhookRequest
 from inboxbridge.providers.email.mail import (
     Mail,
@@ -110,6 +112,10 @@ class PostmarkSource(UnsignedMailSource[PostmarkSourceConfig]):
 
     provider = "postmark"
     sender_field = "FromFull.Email"
+
+    def answer(self, status: int, outcome: Mapping[str, Any]) -> Reply | None:
+        """Postmark retries an inbound POST ten times over about ten hours unless it gets 200, or 403 for "stop"."""
+        return refused_for_good(status, outcome, 403)
 
     def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
         """The message the email becomes (none for mail between the business's own addresses)."""
