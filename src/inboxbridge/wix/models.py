@@ -70,19 +70,24 @@ def to_wire(model: BaseModel) -> dict[str, Any]:
 log = logging.getLogger("inboxbridge.wix")
 
 
-class Direction(StrEnum):
+class _WixEnum(StrEnum):
+    """A Wix enum whose first member is its ``UNKNOWN_*`` value, which any value this client does not know reads as
+    (Wix adds values without notice)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _WixEnum:
+        return next(iter(cls))
+
+
+class Direction(_WixEnum):
     """Who wrote a message, as Wix names it; ``UNKNOWN_DIRECTION`` in an answer that says neither."""
 
     UNKNOWN_DIRECTION = "UNKNOWN_DIRECTION"
     BUSINESS_TO_PARTICIPANT = "BUSINESS_TO_PARTICIPANT"
     PARTICIPANT_TO_BUSINESS = "PARTICIPANT_TO_BUSINESS"
 
-    @classmethod
-    def _missing_(cls, value: object) -> Direction:
-        return cls.UNKNOWN_DIRECTION
 
-
-class Visibility(StrEnum):
+class Visibility(_WixEnum):
     """Who sees a message: site collaborators only, or the participant too; ``UNKNOWN_VISIBILITY`` in an answer
     that says neither."""
 
@@ -90,21 +95,13 @@ class Visibility(StrEnum):
     BUSINESS_AND_PARTICIPANT = "BUSINESS_AND_PARTICIPANT"
     BUSINESS = "BUSINESS"
 
-    @classmethod
-    def _missing_(cls, value: object) -> Visibility:
-        return cls.UNKNOWN_VISIBILITY
 
-
-class BadgeVisibility(StrEnum):
+class BadgeVisibility(_WixEnum):
     """Who sees a badge; ``UNKNOWN_BADGE_VISIBILITY`` in an answer that says neither."""
 
     UNKNOWN_BADGE_VISIBILITY = "UNKNOWN_BADGE_VISIBILITY"
     BUSINESS_AND_PARTICIPANT = "BUSINESS_AND_PARTICIPANT"
     BUSINESS = "BUSINESS"
-
-    @classmethod
-    def _missing_(cls, value: object) -> BadgeVisibility:
-        return cls.UNKNOWN_BADGE_VISIBILITY
 
 
 def _readable(model: type[BaseModel], items: Any, what: str) -> Any:
