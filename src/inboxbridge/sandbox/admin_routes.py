@@ -1,4 +1,5 @@
-"""The sandbox's own endpoints under ``/_sandbox``: seed, reset, inspect, faults, limits, merges, installs."""
+"""The sandbox's own endpoints under ``/_sandbox``: seed, reset, inspect, faults, limits, merges, installs; each
+behind :func:`~.guard.guarded`, which keeps web pages from calling them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .config import SiteConfig
+from .guard import guarded
 from .limits import FaultSettings
 from .runtime import Sandbox
 from .state import new_guid
@@ -348,23 +350,23 @@ def admin_routes() -> list[Route]:
     """Every ``/_sandbox`` route."""
     p = "/_sandbox"
     return [
-        Route(f"{p}/health", health, methods=["GET"]),
-        Route(f"{p}/reset", reset, methods=["POST"]),
-        Route(f"{p}/seed", seed, methods=["POST"]),
-        Route(f"{p}/requests", list_requests, methods=["GET"]),
-        Route(f"{p}/requests", clear_requests, methods=["DELETE"]),
-        Route(f"{p}/overlaps", overlaps, methods=["GET"]),
-        Route(f"{p}/sites", sites, methods=["GET"]),
-        Route(f"{p}/sites/{{site_id}}/contacts", site_contacts, methods=["GET"]),
-        Route(f"{p}/sites/{{site_id}}/conversations", site_conversations, methods=["GET"]),
-        Route(f"{p}/sites/{{site_id}}/message-count", site_message_count, methods=["GET"]),
-        Route(f"{p}/faults", put_faults, methods=["PUT"]),
-        Route(f"{p}/faults", get_faults, methods=["GET"]),
-        Route(f"{p}/faults", delete_faults, methods=["DELETE"]),
-        Route(f"{p}/rate-limit", put_rate_limit, methods=["PUT"]),
-        Route(f"{p}/contacts/{{contact_id}}/become-member", become_member, methods=["POST"]),
-        Route(f"{p}/apps/{{app_id}}/instances", install_app, methods=["POST"]),
-        Route(f"{p}/apps/{{app_id}}/instances/{{instance_id}}", remove_app, methods=["DELETE"]),
-        Route(f"{p}/apps/{{app_id}}/public-key", public_key, methods=["GET"]),
-        Route(f"{p}/events", events, methods=["GET"]),
+        Route(f"{p}/health", guarded(health), methods=["GET"]),
+        Route(f"{p}/reset", guarded(reset), methods=["POST"]),
+        Route(f"{p}/seed", guarded(seed), methods=["POST"]),
+        Route(f"{p}/requests", guarded(list_requests), methods=["GET"]),
+        Route(f"{p}/requests", guarded(clear_requests), methods=["DELETE"]),
+        Route(f"{p}/overlaps", guarded(overlaps), methods=["GET"]),
+        Route(f"{p}/sites", guarded(sites), methods=["GET"]),
+        Route(f"{p}/sites/{{site_id}}/contacts", guarded(site_contacts), methods=["GET"]),
+        Route(f"{p}/sites/{{site_id}}/conversations", guarded(site_conversations), methods=["GET"]),
+        Route(f"{p}/sites/{{site_id}}/message-count", guarded(site_message_count), methods=["GET"]),
+        Route(f"{p}/faults", guarded(put_faults), methods=["PUT"]),
+        Route(f"{p}/faults", guarded(get_faults), methods=["GET"]),
+        Route(f"{p}/faults", guarded(delete_faults), methods=["DELETE"]),
+        Route(f"{p}/rate-limit", guarded(put_rate_limit), methods=["PUT"]),
+        Route(f"{p}/contacts/{{contact_id}}/become-member", guarded(become_member), methods=["POST"]),
+        Route(f"{p}/apps/{{app_id}}/instances", guarded(install_app), methods=["POST"]),
+        Route(f"{p}/apps/{{app_id}}/instances/{{instance_id}}", guarded(remove_app), methods=["DELETE"]),
+        Route(f"{p}/apps/{{app_id}}/public-key", guarded(public_key), methods=["GET"]),
+        Route(f"{p}/events", guarded(events), methods=["GET"]),
     ]

@@ -1,5 +1,6 @@
 """``/admin/api/...``: the JSON admin API (tenants, events, dead letters, quarantine) behind the admin
-credentials; described in the service's OpenAPI document."""
+credentials; described in the service's OpenAPI document. Every answer carries the hardening headers
+(:mod:`inboxbridge.server.admin_headers`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from inboxbridge.server import admin_views
+from inboxbridge.server.admin_headers import HardenedRoute
 from inboxbridge.server.admin_models import (
     DeadLetterAction,
     Dropped,
@@ -31,7 +33,13 @@ _AUTH_ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing or wrong admin credentials"},
     403: {"description": "No [admin] configured, or a cross-site request"},
 }
-router = APIRouter(prefix="/admin/api", tags=["admin"], dependencies=[Depends(require_admin)], responses=_AUTH_ERRORS)
+router = APIRouter(
+    prefix="/admin/api",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=_AUTH_ERRORS,
+    route_class=HardenedRoute,
+)
 
 
 def _service(request: Request) -> ServerContext:
@@ -132,9 +140,9 @@ async def quarantine(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> list[QuarantinedRequest]:
-    """Each with why it was refused, its headers (secrets masked) and body."""
+    """Each with why it was refused, its URL and headers (credentials masked) and body."""
     rows = await _service(request).ledger.list_quarantine(tenant or None, limit=limit, offset=offset)
-    return [admin_views.quarantined(row) for row in rows]
+    return admin_views.quarantined_list(_service(request), rows)
 
 
 @router.get(
@@ -147,7 +155,7 @@ async def quarantined(request: Request, quarantine_id: IdPath) -> QuarantinedReq
     row = await _service(request).ledger.get_quarantine(quarantine_id)
     if row is None:
         raise HTTPException(404, f"no quarantined request {quarantine_id}")
-    return admin_views.quarantined(row)
+    return admin_views.quarantined(_service(request), row)
 
 
 @router.post(

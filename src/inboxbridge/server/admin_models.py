@@ -115,11 +115,17 @@ class QuarantinedRequest(BaseModel):
     )
     reason: str
     method: str
-    url: str
+    url: str = Field(
+        description="the URL called, its credentials shown as ***: the query parameter the source reads its token "
+        "from, secret-looking parameters, user:password@"
+    )
     received_at: datetime = Field(description="when this body first arrived")
     hits: int = Field(description="how many times this body arrived (provider retries included)")
     last_seen_at: datetime = Field(description="when this body last arrived")
-    headers: dict[str, Any]
+    headers: dict[str, Any] = Field(
+        description="the request's headers, credentials shown as ***: secret-looking names, Basic or Bearer values, "
+        "tokens in URLs"
+    )
     body: str = Field(description="the body as text (invalid UTF-8 replaced)")
     body_bytes: int
 

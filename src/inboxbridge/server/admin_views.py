@@ -9,9 +9,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from inboxbridge import dead_letters
-from inboxbridge.config import DeliverySettings
+from inboxbridge.config import DeliverySettings, Settings, SourceSettings
 from inboxbridge.pipeline import render
 from inboxbridge.providers import SourceError, WebhookRequest
+from inboxbridge.providers.helpers.shared_secret import SharedSecretConfig
 from inboxbridge.server.admin_models import (
     Attempt,
     EventDetail,
@@ -22,7 +23,7 @@ from inboxbridge.server.admin_models import (
     TenantOverview,
 )
 from inboxbridge.server.context import ServerContext
-from inboxbridge.server.masking import mask, mask_url
+from inboxbridge.server.masking import mask, mask_headers, mask_url
 from inboxbridge.store import EventRow, EventStatus, QuarantineRow
 from inboxbridge.wix import ApiKeyAuth
 from inboxbridge.wix.client import DEFAULT_BASE_URL
@@ -31,11 +32,13 @@ __all__ = [
     "EventFilter",
     "NotFound",
     "ReingestFailed",
+    "credential_parameters",
     "drop_dead",
     "event_detail",
     "list_events",
     "overview",
     "quarantined",
+    "quarantined_list",
     "reingest",
     "replay_dead",
     "summary",
@@ -235,8 +238,36 @@ async def drop_dead(
     return await dead_letters.drop(service.ledger, ids, every=every, tenant=tenant, source=source)
 
 
-def quarantined(row: QuarantineRow) -> QuarantinedRequest:
-    """A quarantined request for display, secret-looking headers masked."""
+def credential_parameters(settings: Settings) -> frozenset[str]:
+    """The URL query parameters that sources of this deployment read their token from (``token_parameter``).
+
+    All of them, not only the quarantined request's own source's: a request kept before its source's config
+    changed, or of a tenant since removed, may carry a parameter its source no longer names.
+    """
+    tables: list[dict[str, SourceSettings]] = [tenant.sources for tenant in settings.tenants.values()]
+    if settings.wix_app is not None:
+        tables.append(settings.wix_app.sources)
+    return frozenset(
+        entry.config.token_parameter
+        for table in tables
+        for entry in table.values()
+        if isinstance(entry.config, SharedSecretConfig) and entry.config.token is not None
+    )
+
+
+def quarantined(service: ServerContext, row: QuarantineRow) -> QuarantinedRequest:
+    """A quarantined request for display, every credential masked: secret-looking headers and query parameters,
+    the parameters sources read their token from, basic-auth credentials in headers and URLs."""
+    return _shown(row, credential_parameters(service.settings))
+
+
+def quarantined_list(service: ServerContext, rows: list[QuarantineRow]) -> list[QuarantinedRequest]:
+    """:func:`quarantined` for each of ``rows``."""
+    parameters = credential_parameters(service.settings)
+    return [_shown(row, parameters) for row in rows]
+
+
+def _shown(row: QuarantineRow, parameters: frozenset[str]) -> QuarantinedRequest:
     return QuarantinedRequest(
         id=row.id,
         tenant=row.tenant,
@@ -244,11 +275,11 @@ def quarantined(row: QuarantineRow) -> QuarantinedRequest:
         kind=row.kind,
         reason=row.reason,
         method=row.method,
-        url=mask_url(row.url),
+        url=mask_url(row.url, parameters),
         received_at=row.received_at,
         hits=row.hits,
         last_seen_at=row.last_seen_at or row.received_at,
-        headers=mask(row.headers),
+        headers=mask_headers(row.headers, parameters),
         body=row.body.decode("utf-8", errors="replace"),
         body_bytes=len(row.body),
     )

@@ -6,15 +6,14 @@ a message saying how to turn it on.
 
 Browsers send basic-auth credentials with every request to the site, cross-site form posts included, so
 state-changing requests are refused when the browser says they come from another origin (``Origin``,
-``Sec-Fetch-Site``), and dashboard forms must also carry a token derived from the admin password
-(:func:`csrf_token`) that another site cannot know.
+``Sec-Fetch-Site``); dashboard forms must also carry the browser's random form token
+(:mod:`inboxbridge.server.dashboard.csrf`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ from fastapi import HTTPException, Request
 
 from inboxbridge.config import AdminSettings, Settings
 
-__all__ = ["ADMIN_OFF", "csrf_token", "require_admin", "same_origin", "verify_csrf"]
+__all__ = ["ADMIN_OFF", "require_admin", "same_origin"]
 
 ADMIN_OFF = (
     "the admin API and dashboard are off: add an [admin] table with a password (and optionally a token) "
@@ -77,15 +76,3 @@ async def require_admin(request: Request) -> None:
         raise HTTPException(status_code=401, detail="admin credentials required", headers={"WWW-Authenticate": _REALM})
     if request.method in _UNSAFE and not same_origin(request):
         raise HTTPException(status_code=403, detail="cross-site request refused")
-
-
-def csrf_token(admin: AdminSettings) -> str:
-    """The token dashboard forms carry: stable across restarts and nodes, unknowable without the password."""
-    key = admin.password.get_secret_value().encode()
-    return hmac.new(key, b"inboxbridge-dashboard-csrf:" + admin.username.encode(), hashlib.sha256).hexdigest()
-
-
-def verify_csrf(admin: AdminSettings, given: str | None) -> None:
-    """Refuse (403) a dashboard form whose token is missing or wrong."""
-    if not given or not _equal(given, csrf_token(admin)):
-        raise HTTPException(status_code=403, detail="missing or wrong form token; reload the page and try again")

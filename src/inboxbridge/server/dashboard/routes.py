@@ -1,29 +1,35 @@
 """The dashboard's pages and form posts, behind the admin credentials.
 
-Every form carries the CSRF token (see ``inboxbridge.server.auth``); a successful post redirects (303) back to a
-page with a short notice, so reloading does not repeat it.
+Every form carries the browser's CSRF token (see :mod:`.csrf`); a successful post redirects (303) back to a page
+with a short notice, so reloading does not repeat it. Every answer carries the hardening headers
+(:mod:`inboxbridge.server.admin_headers`); a page's Content-Security-Policy lets only its own inline style and
+script, marked with a nonce drawn for that answer, run.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from inboxbridge.config import AdminSettings
 from inboxbridge.server import admin_views
+from inboxbridge.server.admin_headers import HardenedRoute, page_policy
 from inboxbridge.server.admin_models import MAX_ID, IdPath, Offset
-from inboxbridge.server.auth import csrf_token, require_admin, verify_csrf
+from inboxbridge.server.auth import require_admin
 from inboxbridge.server.body import BodyTooLarge, read_body
 from inboxbridge.server.context import ServerContext
+from inboxbridge.server.dashboard import csrf
 from inboxbridge.server.dashboard.render import page
 from inboxbridge.store import EventStatus
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/admin", include_in_schema=False, dependencies=[Depends(require_admin)], route_class=HardenedRoute
+)
 PAGE_SIZE = 50
 FORM_LIMIT = 64 * 1024
 _NOTICES = {
@@ -39,11 +45,6 @@ def _service(request: Request) -> ServerContext:
     return service
 
 
-def _admin(service: ServerContext) -> AdminSettings:
-    assert service.settings.admin is not None  # require_admin refuses every request without it
-    return service.settings.admin
-
-
 def _html(
     request: Request, template: str, *, status: int = 200, notice: str | None = None, **context: object
 ) -> HTMLResponse:
@@ -52,17 +53,23 @@ def _html(
     count = request.query_params.get("n", "")
     if notice is None and done in _NOTICES:
         notice = _NOTICES[done].format(n=count if count.isdigit() else "?")
+    token, new_token = csrf.page_token(request)
+    nonce = secrets.token_urlsafe(16)
     html = page(
         template,
-        csrf=csrf_token(_admin(service)),
+        csrf=token,
+        csp_nonce=nonce,
         notice=notice,
         notice_bad=status >= 400,
         tenant_names=sorted(service.tenants.names()),
         **context,
     )
-    # Operator pages hold customer data: never cache them, never frame them.
-    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
-    return HTMLResponse(html, status_code=status, headers=headers)
+    # Operator pages hold customer data: never cache them.
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": page_policy(nonce)}
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    if new_token:
+        csrf.set_cookie(request, response, token)
+    return response
 
 
 def _back(url: str, done: str, n: int | None = None) -> RedirectResponse:
@@ -78,7 +85,7 @@ async def _form(request: Request) -> dict[str, list[str]]:
     except BodyTooLarge as exc:
         raise HTTPException(413, str(exc)) from None
     form = parse_qs(body.decode("utf-8", errors="replace"))
-    verify_csrf(_admin(_service(request)), _first(form, "csrf"))
+    csrf.verify(request, _first(form, csrf.FIELD))
     return form
 
 
@@ -239,7 +246,7 @@ async def quarantine_page(request: Request) -> HTMLResponse:
         "quarantine.html",
         title="Quarantine",
         section="quarantine",
-        rows=[admin_views.quarantined(row) for row in rows],
+        rows=admin_views.quarantined_list(_service(request), rows),
     )
 
 
@@ -254,7 +261,7 @@ async def quarantined_page(request: Request, quarantine_id: IdPath) -> HTMLRespo
         "quarantine_item.html",
         title=f"Quarantined {quarantine_id}",
         section="quarantine",
-        q=admin_views.quarantined(row),
+        q=admin_views.quarantined(_service(request), row),
     )
 
 
@@ -277,7 +284,7 @@ async def reingest(request: Request, quarantine_id: IdPath) -> RedirectResponse 
             notice=str(exc),
             title=f"Quarantined {quarantine_id}",
             section="quarantine",
-            q=admin_views.quarantined(row),
+            q=admin_views.quarantined(_service(request), row),
         )
     if result.event_ids:
         return _back(f"/admin/events/{result.event_ids[0]}", "reingested", result.accepted)
