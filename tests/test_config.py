@@ -106,3 +106,33 @@ def test_tenant_policy_overrides_only_what_it_sets(tmp_path: Path) -> None:
     policy = load_settings(path).policy_for("acme")
     assert policy.contacts is ContactPolicy.ALL
     assert policy.default_phone_region == "US"
+
+
+def test_request_deadlines_and_connection_limit_from_file_and_environment(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = load_settings(config_file)
+    assert (defaults.header_timeout_seconds, defaults.body_timeout_seconds, defaults.max_connections) == (10, 30, 1000)
+    config_file.write_text("header_timeout_seconds = 5\nbody_timeout_seconds = 60\n" + CONFIG)
+    monkeypatch.setenv("INBOXBRIDGE_MAX_CONNECTIONS", "200")
+    settings = load_settings(config_file)
+    assert (settings.header_timeout_seconds, settings.body_timeout_seconds, settings.max_connections) == (5, 60, 200)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("header_timeout_seconds", 0, "header_timeout_seconds: Input should be greater than 0"),
+        ("body_timeout_seconds", -1, "body_timeout_seconds: Input should be greater than 0"),
+        ("header_timeout_seconds", "inf", "header_timeout_seconds: Input should be a finite number"),
+        ("body_timeout_seconds", "soon", "body_timeout_seconds: Input should be a valid number"),
+        ("max_connections", 0, "max_connections: Input should be greater than or equal to 1"),
+        ("max_connections", 1.5, "max_connections: Input should be a valid integer"),
+    ],
+)
+def test_bad_request_deadlines_and_connection_limit_are_named_with_the_reason(
+    setting: str, value: object, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, **{setting: value})
+    assert message in str(caught.value)

@@ -254,6 +254,13 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     """The URL providers call us at (behind a proxy), used to rebuild the URL a provider signed."""
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    """A request's headers must arrive within this long of the connection opening (or of the request's first byte,
+    on a kept-alive connection), else the connection is closed."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    """A request's body must arrive within this long of its headers, else the request ends (408)."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Connections served at once; requests past it are answered 503. Each one holds an open file."""
     wix: WixSettings = WixSettings()
     wix_app: WixAppSettings | None = None
     worker: WorkerSettings = WorkerSettings()

@@ -19,6 +19,7 @@ from inboxbridge.demo import DEMO_CONFIG, demo_webhooks
 from inboxbridge.logs import configure_logging
 from inboxbridge.sandbox import DEMO_SITE_ID
 from inboxbridge.server import create_app
+from inboxbridge.server.connections import connection_options
 from inboxbridge.service import Service
 
 
@@ -36,7 +37,13 @@ def demo(
     )
     service = Service(settings, sandbox_database=str(workdir / "sandbox.db"))
     server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.Config(
+            create_app(service),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            **connection_options(settings),
+        )
     )
     asyncio.run(_demo(server, service, settings, keep_running))
 

@@ -13,6 +13,7 @@ import uvloop
 from inboxbridge.cli.common import ConfigOption, LogLevel, console, load, sandbox_db
 from inboxbridge.logs import configure_logging
 from inboxbridge.server import create_app
+from inboxbridge.server.connections import connection_options, raise_open_file_limit
 from inboxbridge.service import Service
 from inboxbridge.store.dialect import parse_url
 
@@ -28,6 +29,7 @@ def serve(
     configure_logging(log_level)
     settings = load(config, host=host, port=port)
     service = Service(settings, run_worker=worker, sandbox_database=sandbox_db(settings))
+    raise_open_file_limit(settings.max_connections)
     console.print(
         f"inboxbridge listening on http://{settings.host}:{settings.port} "
         f"(store: {parse_url(settings.database_url).describe()}; Wix: {settings.wix.base_url})",
@@ -42,6 +44,7 @@ def serve(
         # Providers and load balancers reuse connections; uvicorn's 5 s default closes them under their feet.
         timeout_keep_alive=75,
         timeout_graceful_shutdown=int(settings.worker.shutdown_grace_seconds) + 5,
+        **connection_options(settings),
     )
 
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 from inboxbridge import __version__
 from inboxbridge.server import admin_api, dashboard, health, metrics, webhooks, wix_events
 from inboxbridge.server.context import ServerContext
+from inboxbridge.server.gate import RequestGate
 from inboxbridge.service import Service
 
 __all__ = ["ServiceApp", "create_api", "create_app"]
@@ -77,6 +78,8 @@ def create_app(service: Service) -> ServiceApp:
     context: ServerContext = service
     api = create_api(context)
     app = ServiceApp(routes=[webhooks.route, Mount("", app=api)], lifespan=lifespan)
+    # Before any route: admin credentials are checked before a body is read, and every body is capped.
+    app.add_middleware(RequestGate, max_body_bytes=service.settings.max_body_bytes)
     app.state.service = context
     app.state.api = api
     return app
