@@ -189,3 +189,12 @@ def test_the_openapi_document_declares_the_webhook_operation(services: list[Serv
         "422": "Validation Error",
         "503": "Store unavailable; retry later",
     }
+
+
+async def test_a_path_with_a_newline_is_answered_by_fastapi_not_a_500(services: list[Service]) -> None:
+    """The catch-all mount's pattern stops at a newline; such a path still reaches FastAPI, which refuses it."""
+    transport = httpx2.ASGITransport(app=create_app(services[0]), raise_app_exceptions=False)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://bridge.example") as client:
+        for path in ("/nothing/y%0Ax", "/%0A", "/admin/api/quarantine/y%0Ax"):
+            answer = await client.get(path)
+            assert answer.status_code in (401, 403, 404) and "detail" in answer.json(), (path, answer.text)

@@ -78,6 +78,8 @@ def create_app(service: Service) -> ServiceApp:
     context: ServerContext = service
     api = create_api(context)
     app = ServiceApp(routes=[webhooks.route, Mount("", app=api)], lifespan=lifespan)
+    # What even the catch-all mount does not match (a path with a newline) is FastAPI's too: its 404, not a 500.
+    app.router.default = api
     # Before any route: admin credentials are checked before a body is read, and every body is capped.
     app.add_middleware(RequestGate, max_body_bytes=service.settings.max_body_bytes)
     app.state.service = context
