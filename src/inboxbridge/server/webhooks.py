@@ -9,39 +9,54 @@ request and response objects) costs about a third of a small webhook's CPU time,
 route, has a plain ASGI app for endpoint: :func:`serve_webhook` answers on the bare connection, inside the app's
 middleware like every other route (see :mod:`inboxbridge.server.app`). A FastAPI route in :data:`router` declares
 the operation in the OpenAPI document; the FastAPI app is mounted after :data:`route`, so it never serves.
+
+Most sources can tell a forged request only once its body is read (Mailgun's signature is a field of its form),
+so a body is read before anyone is known to have sent it: one larger than :data:`OFF_LOOP_BODY_BYTES` is verified
+and parsed in a worker thread, so that reading it never holds up the other requests the event loop is serving.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from fastapi import APIRouter
 from starlette.datastructures import URL, QueryParams
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from inboxbridge.events import InboundEvent
 from inboxbridge.metrics import observe_webhook, webhook_outcome
-from inboxbridge.providers import SourceError, WebhookRequest
+from inboxbridge.providers import Source, SourceError, WebhookRequest
 from inboxbridge.providers.answers import Reply, reply_for
 from inboxbridge.server.body import BodyTooLarge, receive_body
 from inboxbridge.server.context import ServerContext
 from inboxbridge.store import StoreUnavailable
 
-__all__ = ["WEBHOOK_PATH", "route", "router", "serve_webhook"]
+__all__ = ["OFF_LOOP_BODY_BYTES", "WEBHOOK_PATH", "route", "router", "serve_webhook"]
 
 log = structlog.get_logger("inboxbridge.webhooks")
 WEBHOOK_PATH = "/hooks/{tenant}/{source}"
 MASKED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 RETRY_AFTER_SECONDS = "5"
+OFF_LOOP_BODY_BYTES = 64 * 1024
+"""A body larger than this is verified and parsed in a worker thread; a smaller one on the event loop, where it
+costs less than the hop to a thread would."""
+UNVERIFIABLE = "the request could not be verified: checking its signature failed"
 
 Answer = tuple[int, dict[str, Any]]
 """A status and the JSON object answered with it."""
 
 _RETRY_AFTER = (b"retry-after", RETRY_AFTER_SECONDS.encode())
+# Threads of their own: large bodies queued here never hold up the default executor's other work (the Wix
+# client's DNS lookups). Few, since reading a body is mostly Python and holds the GIL.
+_READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-reader")
 
 
 class _WebhookEndpoint:
@@ -84,10 +99,14 @@ async def serve_webhook(
     """Answer one webhook on the bare ASGI connection: the JSON answer (or the provider's own form of it, see
     :mod:`inboxbridge.providers.answers`), with ``Retry-After`` on a 503.
 
-    An unexpected error goes on up to the app's error middleware, which answers a plain 500 and hands the error to
-    the server to log.
+    A client that goes away before its whole body came gets no answer (nobody is left to read it). An unexpected
+    error in checking a request's signature refuses it (401): nobody is known to have sent it yet. Any other
+    unexpected error goes on up to the app's error middleware, which answers a plain 500 and hands the error to the
+    server to log.
     """
     reply = await _answer(service, tenant, source, scope, receive)
+    if reply is None:
+        return
     headers = [(b"content-length", str(len(reply.body)).encode()), (b"content-type", reply.content_type.encode())]
     if reply.status == 503:
         headers.insert(0, _RETRY_AFTER)
@@ -95,20 +114,34 @@ async def serve_webhook(
     await send({"type": "http.response.body", "body": reply.body})
 
 
-async def _answer(service: ServerContext, tenant: str, source: str, scope: Scope, receive: Receive) -> Reply:
-    """Handle the webhook, then log and count it; the reply, in the form the source's provider expects."""
+async def _answer(service: ServerContext, tenant: str, source: str, scope: Scope, receive: Receive) -> Reply | None:
+    """Handle the webhook, then log it in one line and count it; the reply, in the form the source's provider
+    expects, or ``None`` when the client went away before its body came."""
     started = time.perf_counter()
-    status, answer = await _handle(service, tenant, source, scope, receive)
+    fault = None
+    try:
+        status, answer = await _handle(service, tenant, source, scope, receive)
+    except ClientDisconnect:
+        ms = round((time.perf_counter() - started) * 1000, 2)
+        log.info("webhook client went away mid-body", tenant=tenant, source=source, ms=ms)
+        return None
+    except _Refused as refused:
+        status, answer = _error(refused.status, refused.reason)
+        fault = refused.fault
     seconds = time.perf_counter() - started
-    log.info(
-        "webhook",
-        tenant=tenant,
-        source=source,
-        status=status,
-        event_ids=answer.get("eventIds"),
-        quarantine_id=answer.get("quarantineId"),
-        ms=round(seconds * 1000, 2),
-    )
+    fields = {
+        "tenant": tenant,
+        "source": source,
+        "status": status,
+        "event_ids": answer.get("eventIds"),
+        "quarantine_id": answer.get("quarantineId"),
+        "ms": round(seconds * 1000, 2),
+    }
+    if fault is None:
+        log.info("webhook", **fields)
+    else:
+        # What broke, in the same one line: a request that breaks a reader may come by the thousand.
+        log.warning("webhook", fault=fault, **fields)
     # Label values only for configured names: a scan of random URLs must not grow the metrics without bound.
     known = service.tenants.get(tenant)
     tenant_label = tenant if known is not None else ""
@@ -161,11 +194,7 @@ async def _handle(service: ServerContext, tenant_name: str, source_name: str, sc
         received_at=datetime.now(UTC),
     )
     try:
-        source.verify(webhook)
-    except SourceError as exc:
-        return _error(exc.status, exc.reason)
-    try:
-        events = source.parse(webhook, tenant=tenant_name)
+        events = await _read(source, webhook, tenant_name)
     except SourceError as exc:
         return await _quarantine(service, tenant_name, source_name, webhook, exc)
     if not events:
@@ -183,6 +212,48 @@ async def _handle(service: ServerContext, tenant_name: str, source_name: str, sc
         service.wake_worker()
     answer = {"accepted": accepted, "duplicates": len(results) - accepted, "eventIds": [r.event_id for r in results]}
     return (202 if accepted else 200), answer
+
+
+class _Refused(Exception):
+    """The request is not shown to come from the provider: answered ``status`` with ``reason``, nothing stored.
+
+    ``fault`` names the unexpected error that checking its signature raised, if that is why; it is logged.
+    """
+
+    def __init__(self, status: int, reason: str, fault: str | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.fault = fault
+
+
+def _fault(error: Exception) -> str:
+    """An unexpected error in one line: its type, message, and the module and line where it was raised."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f" at {frame.tb_frame.f_globals.get('__name__')}:{frame.tb_lineno}" if frame is not None else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def _verify_and_parse(source: Source, webhook: WebhookRequest, tenant: str) -> list[InboundEvent]:
+    """The request's events once its signature is checked: :class:`_Refused` when it is not the provider's, the
+    source's :class:`SourceError` when its body cannot be read."""
+    try:
+        source.verify(webhook)
+    except SourceError as exc:
+        raise _Refused(exc.status, exc.reason) from None
+    except Exception as exc:
+        raise _Refused(401, UNVERIFIABLE, _fault(exc)) from None
+    return source.parse(webhook, tenant=tenant)
+
+
+async def _read(source: Source, webhook: WebhookRequest, tenant: str) -> list[InboundEvent]:
+    """:func:`_verify_and_parse`, in a worker thread when the body is larger than :data:`OFF_LOOP_BODY_BYTES`."""
+    if len(webhook.body) <= OFF_LOOP_BODY_BYTES:
+        return _verify_and_parse(source, webhook, tenant)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_READERS, _verify_and_parse, source, webhook, tenant)
 
 
 async def _quarantine(

@@ -180,9 +180,11 @@ class MailgunSource(MailSource[MailgunSourceConfig]):
         """Check the form's ``timestamp``, ``token`` and ``signature`` against the signing key."""
         try:
             form = parse_form(request.headers.get("content-type"), request.body)
-        except PayloadError:
-            # Unreadable means unsigned: refused as such (401), not quarantined.
-            form = FormData()
+        except PayloadError as exc:
+            # Unreadable means unsigned: refused as such (401), not quarantined, saying why it could not be read.
+            raise SignatureError(
+                f'the "timestamp", "token" and "signature" fields cannot be read: {exc.reason}'
+            ) from None
         verify_mailgun_signature(
             form.text("timestamp"),
             form.text("token"),
