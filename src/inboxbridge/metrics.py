@@ -88,8 +88,10 @@ _WEBHOOK_OUTCOMES = {
 _WORD = re.compile(r"^(v\d+|[a-z][a-z_-]*)$")
 
 
-def webhook_outcome(status: int, *, ignored: bool = False) -> str:
+def webhook_outcome(status: int, *, ignored: bool = False, skipped: bool = False) -> str:
     """The ``outcome`` label of a webhook answered with ``status``."""
+    if skipped:
+        return "skipped"
     if ignored:
         return "ignored"
     return _WEBHOOK_OUTCOMES.get(status, str(status))

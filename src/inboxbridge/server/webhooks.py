@@ -146,7 +146,8 @@ async def _answer(service: ServerContext, tenant: str, source: str, scope: Scope
     known = service.tenants.get(tenant)
     tenant_label = tenant if known is not None else ""
     source_label = source if known is not None and source in known.sources else ""
-    observe_webhook(tenant_label, source_label, webhook_outcome(status, ignored=bool(answer.get("ignored"))), seconds)
+    outcome = webhook_outcome(status, ignored=bool(answer.get("ignored")), skipped="skipped" in answer)
+    observe_webhook(tenant_label, source_label, outcome, seconds)
     return reply_for(known.sources.get(source) if known is not None else None, status, answer)
 
 
@@ -260,10 +261,14 @@ async def _quarantine(
     service: ServerContext, tenant: str, source: str, webhook: WebhookRequest, error: SourceError
 ) -> Answer:
     headers = {k: ("***" if k in MASKED_HEADERS else v) for k, v in webhook.headers.items()}
+    # A source's 2xx refusal is a valid request with nothing to post (e.g. a payment that names no customer we
+    # can reach): answered as a success so the provider stops retrying, and kept, with why, for the dashboard.
+    skipped = 200 <= error.status < 300
     try:
         quarantine_id = await service.ledger.quarantine(
             tenant=tenant,
             source=source,
+            kind="skipped" if skipped else "unreadable",
             reason=error.reason,
             method=webhook.method,
             url=webhook.url,
@@ -273,4 +278,7 @@ async def _quarantine(
     except StoreUnavailable as exc:
         log.error("quarantine failed", tenant=tenant, source=source, error=str(exc))
         return _error(503, "the event store is unavailable; retry later")
+    if skipped:
+        log.info("webhook skipped", tenant=tenant, source=source, reason=error.reason)
+        return error.status, {"accepted": 0, "skipped": error.reason, "quarantineId": quarantine_id}
     return _error(error.status, error.reason, quarantineId=quarantine_id)
