@@ -1,7 +1,9 @@
 """Intercom: conversation messages (a customer starts or replies, a teammate replies) as Inbox messages.
 
 Intercom signs the raw body with the app's client secret: ``X-Hub-Signature: sha1=<hex HMAC-SHA1>``. Message
-bodies are HTML and become plain text; the notification id makes Intercom's retries recognisable.
+bodies are HTML and become plain text; the notification id makes Intercom's retries recognisable. Notifications
+come in the shape of the API version the app is set to: since 2.0 a conversation opens with ``source`` and names
+its customers in ``contacts``; before, it opened with ``conversation_message`` and named one ``user``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ ALL_TOPICS: tuple[IntercomTopic, ...] = (
     "conversation.admin.replied",
 )
 _TEAM_AUTHORS = frozenset({"admin", "bot", "team"})
+_INTERNAL_PARTS = frozenset({"note", "note_and_reopen"})
+"""Teammates' notes: only the team sees them in Intercom, so they never become a message."""
 _MAX_ATTACHMENTS = 20
 
 
@@ -56,40 +60,55 @@ def _is_team(author: dict[str, Any]) -> bool:
     return string_at(author, "type") in _TEAM_AUTHORS
 
 
-def _has_content(part: dict[str, Any]) -> bool:
+def _opening(item: dict[str, Any]) -> dict[str, Any]:
+    """The conversation's first message: ``source`` since API 2.0, ``conversation_message`` before."""
+    return object_at(item, "source") or object_at(item, "conversation_message")
+
+
+def _parts(item: dict[str, Any]) -> list[dict[str, Any]]:
+    listed = object_at(item, "conversation_parts").get("conversation_parts")
+    return [part for part in listed if isinstance(part, dict)] if isinstance(listed, list) else []
+
+
+def _shown_to_customer(part: dict[str, Any]) -> bool:
+    """Whether the part is something the customer sees: words or files, and not a teammate's note."""
+    if string_at(part, "part_type") in _INTERNAL_PARTS:
+        return False
     return bool(string_at(part, "body") or part.get("attachments"))
 
 
 def _part(topic: str, item: dict[str, Any]) -> dict[str, Any]:
-    """The conversation part the notification is about."""
+    """The message the notification is about: the conversation's first one, or its newest reply by the customer
+    (``conversation.user.replied``) or by a teammate (``conversation.admin.replied``)."""
     if topic == "conversation.user.created":
-        return object_at(item, "source")
-    listed = object_at(item, "conversation_parts").get("conversation_parts")
-    parts = [p for p in listed if isinstance(p, dict)] if isinstance(listed, list) else []
+        opening = _opening(item)
+        if not _shown_to_customer(opening):
+            raise PayloadError(f"the {topic} notification's first message has no text or attachments")
+        return opening
     want_team = topic == "conversation.admin.replied"
-    for part in reversed(parts):
-        if _is_team(object_at(part, "author")) == want_team and _has_content(part):
-            return part
-    if not parts:
-        raise PayloadError(f"the {topic} notification has no conversation_parts")
-    return parts[-1]
+    replies = [p for p in _parts(item) if _is_team(object_at(p, "author")) == want_team and _shown_to_customer(p)]
+    if replies:
+        return replies[-1]
+    writer = "teammate" if want_team else "customer"
+    raise PayloadError(
+        f"the {topic} notification has no {writer} reply with text or attachments in its conversation_parts "
+        "(teammates' notes are never synced)"
+    )
 
 
 def _customer(item: dict[str, Any], author: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(email, name) of the customer: the writer unless a teammate wrote, else the conversation's contact."""
-    people: list[dict[str, Any]] = []
-    if not _is_team(author):
-        people.append(author)
-    source_author = object_at(item, "source", "author")
-    if not _is_team(source_author):
-        people.append(source_author)
+    """(email, name) of the customer: the writer unless a teammate wrote, else whoever of the conversation's
+    people the notification gives an email: the first message's author, a customer who wrote in its parts (the
+    newest first), its contacts, its user."""
+    people = [author, object_at(_opening(item), "author")]
+    people += [object_at(part, "author") for part in reversed(_parts(item))]
     contacts = object_at(item, "contacts").get("contacts")
     if isinstance(contacts, list):
         people += [c for c in contacts if isinstance(c, dict)]
     people.append(object_at(item, "user"))
     for person in people:
         email = string_at(person, "email")
-        if email:
+        if email and not _is_team(person):
             return email, string_at(person, "name")
     return None, None
 
@@ -148,7 +167,8 @@ class IntercomSource(ConnectorSource[IntercomSourceConfig]):
         email, name = _customer(item, author)
         if email is None:
             raise PayloadError(
-                f"the {topic} notification names no customer email (author, conversation source or contacts)"
+                f"the {topic} notification names no customer email: neither its writer, the conversation's first "
+                "message, a customer's reply nor its contacts (listed by id only since API 2.0) carries one"
             )
         first, last = split_name(name)
         subject = string_at(part, "subject")
