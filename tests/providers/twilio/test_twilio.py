@@ -127,7 +127,7 @@ def test_whatsapp_sender_and_idempotency_token() -> None:
     [
         ({"To": "+14155550100", "Body": "hi", "MessageSid": "SM1"}, "the From parameter is missing"),
         ({"From": "Acme", "To": "+14155550100", "Body": "hi", "MessageSid": "SM1"}, "From: 'Acme' is not a phone"),
-        ({"From": "+14155550123", "To": "+14155550100", "MessageSid": "SM1"}, "neither a Body nor media"),
+        ({"From": "+14155550123", "To": "+14155550100", "MessageSid": "SM1"}, "neither a Body, media nor a location"),
         ({"From": "+14155550123", "Body": "hi"}, "the MessageSid parameter is missing"),
         (
             {

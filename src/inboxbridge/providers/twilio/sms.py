@@ -1,12 +1,16 @@
 """Twilio Messaging: inbound SMS/MMS (and WhatsApp) webhooks, and status callbacks of messages the business sent.
 
 Twilio posts a form. The customer is whichever side of the message is not one of the business's own numbers;
-pictures arrive as ``MediaUrl{N}`` / ``MediaContentType{N}``.
+pictures arrive as ``MediaUrl{N}`` / ``MediaContentType{N}``, a shared WhatsApp location as ``Latitude`` and
+``Longitude`` (with ``Label`` and ``Address`` when the customer picked a place), the WhatsApp sender's name as
+``ProfileName``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import Field
 
@@ -15,7 +19,7 @@ from inboxbridge.providers.base import PayloadError, WebhookRequest
 from inboxbridge.providers.helpers.clock import Clock
 from inboxbridge.providers.helpers.connector import make_attachment, make_event
 from inboxbridge.providers.helpers.forms import flat_form, form_fields, form_value
-from inboxbridge.providers.helpers.values import customer_phone
+from inboxbridge.providers.helpers.values import customer_phone, split_name, truncate
 from inboxbridge.providers.twilio.signature import TwilioConfig, TwilioSource
 
 __all__ = ["TwilioSmsSource", "TwilioSmsSourceConfig"]
@@ -24,6 +28,7 @@ CHANNEL = "SMS"
 _WHATSAPP = "whatsapp:"
 _INBOUND_STATUSES = frozenset({"received", "receiving", "accepted"})
 _MAX_MEDIA = 10
+_MAP_URL = "https://www.google.com/maps/search/?api=1&query="
 
 
 class TwilioSmsSourceConfig(TwilioConfig):
@@ -64,6 +69,27 @@ def _media(fields: dict[str, list[str]]) -> tuple[Attachment, ...]:
     return tuple(attachments)
 
 
+def _coordinate(fields: dict[str, list[str]], name: str, limit: float) -> float:
+    text = form_value(fields, name) or ""
+    try:
+        value = float(text)
+    except ValueError:
+        raise PayloadError(f"{name} is {text!r}, not a coordinate") from None
+    if not math.isfinite(value) or abs(value) > limit:
+        raise PayloadError(f"{name} is {text!r}, outside -{limit:g} to {limit:g}")
+    return value
+
+
+def _location(fields: dict[str, list[str]]) -> str | None:
+    """A shared location as a line of text and a map link; ``None`` when the message shares none."""
+    if form_value(fields, "Latitude") is None and form_value(fields, "Longitude") is None:
+        return None
+    latitude, longitude = _coordinate(fields, "Latitude", 90), _coordinate(fields, "Longitude", 180)
+    place = " · ".join(p for p in (form_value(fields, "Label"), form_value(fields, "Address")) if p)
+    point = f"{latitude},{longitude}"
+    return f"Location: {place or point}\n{_MAP_URL}{quote(point)}"
+
+
 class TwilioSmsSource(TwilioSource[TwilioSmsSourceConfig]):
     """A source configured by :class:`TwilioSmsSourceConfig`."""
 
@@ -82,7 +108,7 @@ class TwilioSmsSource(TwilioSource[TwilioSmsSourceConfig]):
         status = (form_value(fields, "MessageStatus") or form_value(fields, "SmsStatus") or "").lower() or None
         if sender is None:
             raise PayloadError("the From parameter is missing: the message names no sender")
-        direction = self._direction(sender, recipient or "", status)
+        direction = self._direction(_address(sender)[0], _address(recipient or "")[0], status)
         if direction is Direction.OUTBOUND:
             if not self._config.sync_sent or status not in self._config.sent_statuses:
                 return []
@@ -91,6 +117,9 @@ class TwilioSmsSource(TwilioSource[TwilioSmsSourceConfig]):
         customer_raw = sender if direction is Direction.INBOUND else recipient
         assert customer_raw is not None
         number, whatsapp = _address(customer_raw)
+        if self.is_business(number):
+            # A message between two of the business's own numbers (a test, a forward): nobody's conversation.
+            return []
         field = "From" if direction is Direction.INBOUND else "To"
         phone = customer_phone(number, self._config.default_region, field=field)
         sid = form_value(fields, "MessageSid") or form_value(fields, "SmsSid")
@@ -98,13 +127,16 @@ class TwilioSmsSource(TwilioSource[TwilioSmsSourceConfig]):
         external_id = sid or (f"token:{token}" if token else None)
         if external_id is None:
             raise PayloadError("the MessageSid parameter is missing: the message cannot be told apart from others")
-        body = form_value(fields, "Body")
+        text = "\n\n".join(t for t in (form_value(fields, "Body"), _location(fields)) if t) or None
         attachments = _media(fields)
-        if body is None and not attachments:
+        if text is None and not attachments:
             if direction is Direction.INBOUND:
-                raise PayloadError("the message has neither a Body nor media")
+                raise PayloadError("the message has neither a Body, media nor a location")
             # Twilio's status callbacks leave out the text of the message they report.
-            body = "SMS sent (its text is not in Twilio's status callback)"
+            text = "SMS sent (its text is not in Twilio's status callback)"
+        # WhatsApp tells the name the customer gave their profile; it names the contact Wix creates.
+        profile = form_value(fields, "ProfileName") if direction is Direction.INBOUND else None
+        first, last = (truncate(name, 256) for name in split_name(profile))
         return [
             make_event(
                 "the message",
@@ -115,7 +147,9 @@ class TwilioSmsSource(TwilioSource[TwilioSmsSourceConfig]):
                 external_id=external_id,
                 direction=direction,
                 phone=phone,
-                text=body,
+                first_name=first,
+                last_name=last,
+                text=text,
                 attachments=attachments,
                 channel="WhatsApp" if whatsapp else CHANNEL,
                 raw=flat_form(fields),

@@ -37,6 +37,10 @@ _OUTBOUND_TEXT = {
     "canceled": "Call canceled",
     "failed": "Call failed",
 }
+_OUTBOUND_DIRECTIONS = frozenset({"outbound-api", "trunking-terminating"})
+"""Calls the business placed: through the API, or from its own phone system through an Elastic SIP trunk."""
+_ENDPOINT_SCHEMES = ("client:", "sip:")
+"""Addresses of the business's apps and SIP phones, which name no phone number."""
 
 
 class TwilioVoiceSourceConfig(TwilioConfig):
@@ -83,19 +87,21 @@ class TwilioVoiceSource(TwilioSource[TwilioVoiceSourceConfig]):
 
     def _customer_side(self, fields: dict[str, list[str]]) -> tuple[Direction, str, str] | None:
         """Who the customer is on this leg: the direction of the call as the customer saw it, the parameter
-        naming them and its value; ``None`` when that is one of the business's own numbers.
+        naming them and its value; ``None`` when that side is the business's own: one of its numbers, or an app
+        or SIP endpoint (``client:alice``, ``sip:alice@example.sip.twilio.com``), which has no phone number.
 
-        An inbound call's customer is its caller (``From``); a call the business placed (``outbound-api``) is to
-        the customer (``To``). A ``<Dial>`` child leg (``outbound-dial``) forwards the caller to the business's
-        own phone (``To``): its customer is still the caller, so it is an inbound call, never an unanswered call
-        to the owner. A configured business number is never taken for the customer.
+        An inbound call's customer is its caller (``From``); a call the business placed through the API
+        (``outbound-api``) or from its own phone system through an Elastic SIP trunk (``trunking-terminating``)
+        is to the customer (``To``). A ``<Dial>`` child leg (``outbound-dial``) forwards the caller to the
+        business's own phone (``To``): its customer is still the caller, so it is an inbound call, never an
+        unanswered call to the owner. A configured business number is never taken for the customer.
         """
-        outbound = (form_value(fields, "Direction") or "inbound").lower() == "outbound-api"
+        outbound = (form_value(fields, "Direction") or "inbound").lower() in _OUTBOUND_DIRECTIONS
         field, fallback = ("To", "Called") if outbound else ("From", "Caller")
         raw = form_value(fields, field) or form_value(fields, fallback)
         if raw is None:
             raise PayloadError(f"the {field} parameter is missing: the call names no customer")
-        if self.is_business(raw.removeprefix("client:")):
+        if raw.lower().startswith(_ENDPOINT_SCHEMES) or self.is_business(raw):
             return None
         return (Direction.OUTBOUND if outbound else Direction.INBOUND), field, raw
 
@@ -115,11 +121,12 @@ class TwilioVoiceSource(TwilioSource[TwilioVoiceSourceConfig]):
             raise PayloadError("the CallSid parameter is missing: the call cannot be told apart from others")
         side = self._customer_side(fields)
         if side is None:
-            # The business's own number on the customer's side (a forwarded leg that shows the Twilio number as
-            # caller id, the owner calling their own line): the parent call's callback names the customer.
+            # The business's own side where the customer should be (a forwarded leg that shows the Twilio number
+            # as caller id, the owner calling their own line, a call between two of the business's app users):
+            # the parent call's callback names the customer, or there is none to name.
             return []
         direction, field, raw_number = side
-        phone = customer_phone(raw_number.removeprefix("client:"), self._config.default_region, field=field)
+        phone = customer_phone(raw_number, self._config.default_region, field=field)
         parent = form_value(fields, "ParentCallSid")
         external_id = f"{call_sid}:{status}" if parent is None else f"{parent}:dial:{call_sid}:{status}"
         duration = form_value(fields, "CallDuration")
