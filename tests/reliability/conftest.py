@@ -64,6 +64,14 @@ def figures(pytestconfig: pytest.Config) -> Figures:
     return pytestconfig.stash[_FIGURES]
 
 
+@pytest.fixture(autouse=True)
+def _figures_know_the_test(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> None:
+    """Each figure recorded names the test that measured it."""
+    collected = pytestconfig.stash.get(_FIGURES, None)
+    if collected is not None:
+        collected.current_test = request.node.nodeid
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = _report_path(session.config)
     collected = session.config.stash.get(_FIGURES, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 __all__ = ["Figure", "Figures", "render"]
@@ -51,6 +51,8 @@ class Figure:
     out_of_order: int | None = None
     server_errors: int = 0
     notes: str = ""
+    test: str = ""
+    """The test that measured it (filled in by :meth:`Figures.record`)."""
 
 
 @dataclass
@@ -59,12 +61,14 @@ class Figures:
 
     long: bool
     rows: list[Figure] = field(default_factory=list)
+    current_test: str = ""
+    """The node id of the test running now (set by the suite's conftest before each test)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, figure: Figure) -> None:
-        """Keep one case's figures for the report."""
+        """Keep one case's figures for the report, with the test that measured them."""
         with self._lock:
-            self.rows.append(figure)
+            self.rows.append(figure if figure.test else replace(figure, test=self.current_test))
 
 
 SUITE_ORDER = ["crash", "wix faults", "duplicates", "bad input", "security", "store faults"]
@@ -94,8 +98,22 @@ def render(figures: Figures, *, failed: int) -> str:
             f"| {row.suite} | {row.case} | {row.what} | {row.events} | {row.faults} | {_cell(row.lost)} | "
             f"{_cell(row.duplicated)} | {_cell(row.out_of_order)} | {row.server_errors} | {row.notes} |"
         )
-    lines += ["", FOOTER.replace("FINDINGS_TABLE", _findings())]
+    lines += ["", *_security(figures.rows), "", FOOTER.replace("FINDINGS_TABLE", _findings())]
     return "\n".join(lines)
+
+
+def _security(rows: list[Figure]) -> list[str]:
+    """The security suite's cases as attack, what happens, and the test that shows it."""
+    lines = [
+        "## Security: each attack, what happens, and the test that shows it",
+        "",
+        "| attack | what happens | test |",
+        "|---|---|---|",
+    ]
+    for row in sorted((r for r in rows if r.suite == "security"), key=lambda r: r.case):
+        happens = "; ".join(part for part in (row.faults, row.notes, f"{row.server_errors} 5xx") if part)
+        lines.append(f"| **{row.case}**: {row.what} | {happens} | `{row.test}` |")
+    return lines
 
 
 FOOTER = """## What the suites found, and what was fixed
@@ -141,6 +159,63 @@ FINDINGS = [
         "`server/admin_models.py` `IdPath`, `Offset` and bounded `ids`, used by the admin API and the dashboard: "
         "422 with the reason.",
         "`test_openapi_fuzz.py::test_numbers_past_64_bits_are_refused_with_422_not_a_500`",
+    ),
+    (
+        "security: form bombs",
+        "Mailgun's form was parsed whole before its signature was checked, on the event loop: 18,000 empty parts "
+        "cost 4-5 s a request with every other webhook waiting; parts nested 1,000 deep were an unauthenticated 500; "
+        "Twilio's URL-encoded parse cost 0.4-0.8 s the same way.",
+        "`providers/helpers/forms.py`: parts and fields counted before parsing (1,000 at most), a linear reader "
+        "that never descends into nested parts; bodies over 64 KiB verified and parsed off the event loop.",
+        "`test_attacks_forms.py`, `tests/server/test_webhook_bounds.py`, "
+        "`tests/providers/helpers/test_forms_bounds.py`",
+    ),
+    (
+        "security: admin body",
+        "The admin API read and parsed a request body before checking credentials, with no size limit: a 100 MB "
+        "unauthenticated POST took the process from 144 to 657 MB.",
+        "`server/gate.py` `RequestGate`: admin credentials checked before a byte of the body is read; every body "
+        "capped at `max_body_bytes` (413).",
+        "`test_attacks_http.py`, `tests/server/test_gate.py`",
+    ),
+    (
+        "security: slow connections",
+        "Partial headers, a partial body or no bytes at all kept a connection open past 100 s, with no limit on "
+        "connections: about a thousand held sockets made genuine webhooks fail.",
+        "`server/connections.py` `TimedHttpProtocol`: `header_timeout_seconds`, `body_timeout_seconds` (408 and "
+        "closed), `max_connections` (503), the open-file limit raised at start; docs/deploy.md says what a proxy adds.",
+        "`test_attacks_http.py`, `tests/server/test_timeouts.py`",
+    ),
+    (
+        "security: credentials shown",
+        "A source's own `token_parameter` (e.g. `?auth=`) and basic-auth credentials were shown in clear in the "
+        "quarantine API and page; `/metrics` listed every tenant (an installed site's instance id) without "
+        "credentials.",
+        "`server/masking.py` masks each configured token parameter, `user:password@` and credential headers at "
+        "display time; `/metrics` takes the admin credentials and reads the store twice per scrape.",
+        "`test_attacks_admin_pages.py`, `tests/e2e/test_operator_metrics.py`",
+    ),
+    (
+        "security: CSRF token",
+        "The dashboard's CSRF token was HMAC(admin password, username): constant, and a leaked page allowed an "
+        "offline guess of the password.",
+        "`server/dashboard/csrf.py`: a random double-submit cookie (HttpOnly, SameSite=Strict) that every form "
+        "carries; no server state, so any node accepts it.",
+        "`test_attacks_admin_pages.py`, `tests/browser/test_dashboard_hardening_browser.py`",
+    ),
+    (
+        "security: sandbox cross-origin",
+        "The sandbox's `/_sandbox` routes took JSON sent as `text/plain` from any origin: a web page could reset the "
+        "sandbox or make it sign and send app events.",
+        "`sandbox/guard.py`: writes need `application/json` (415) and the sandbox's own origin (403).",
+        "`test_attacks_admin_pages.py`, `tests/sandbox/test_guard.py`",
+    ),
+    (
+        "bad input: schemathesis",
+        "A path with a newline in it matched no route of the app's router (its catch-all mount stops at a "
+        "newline): 500.",
+        "`server/app.py`: the router's default is the FastAPI app, which answers 404.",
+        "`tests/server/test_webhook_dispatch.py::test_a_path_with_a_newline_is_answered_by_fastapi_not_a_500`",
     ),
 ]
 """What the suites found: (suite, what was wrong, the fix, its regression test)."""
