@@ -20,10 +20,13 @@ __all__ = [
     "Direction",
     "EventKind",
     "InboundEvent",
+    "looks_like_email",
     "normalize_email",
 ]
 
 MAX_TEXT = 16384
+CUSTOMER_REF = r"^[a-z][a-z0-9_-]*:\S+$"
+"""``<provider>:<the provider's id of the customer>``, without spaces."""
 
 
 class EventKind(StrEnum):
@@ -52,7 +55,8 @@ def normalize_email(value: str) -> str:
     return value.strip().lower()
 
 
-def _looks_like_email(value: str) -> bool:
+def looks_like_email(value: str) -> bool:
+    """Whether ``value`` is written like an email address (an event refuses addresses that are not)."""
     local, at, domain = value.rpartition("@")
     return bool(at and local and domain and "." in domain and " " not in value and len(value) <= 320)
 
@@ -81,8 +85,10 @@ class InboundEvent(BaseModel):
     """One thing that happened on an outside channel, to be written into one customer's Inbox conversation.
 
     ``emails`` lists the customer's addresses, best first; the first one is the ordering key. ``phone`` is used
-    when no email is known. ``external_id`` is the provider's own id of the event or message, which makes a
-    repeated delivery of the same webhook recognisable; without one, a hash of the canonical payload is used.
+    when no email is known. ``customer_ref`` is the provider's own id of the customer (``stripe:cus_123``), for an
+    event that names neither: its source looks the customer up when the event is delivered. ``external_id`` is
+    the provider's own id of the event or message, which makes a repeated delivery of the same webhook
+    recognisable; without one, a hash of the canonical payload is used.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -95,6 +101,7 @@ class InboundEvent(BaseModel):
     direction: Direction = Direction.INBOUND
     emails: tuple[str, ...] = ()
     phone: str | None = Field(default=None, max_length=64)
+    customer_ref: str | None = Field(default=None, max_length=300, pattern=CUSTOMER_REF)
     first_name: str | None = Field(default=None, max_length=256)
     last_name: str | None = Field(default=None, max_length=256)
     text: str | None = Field(default=None, max_length=MAX_TEXT)
@@ -113,7 +120,7 @@ class InboundEvent(BaseModel):
         cleaned: list[str] = []
         for email in value:
             stripped = email.strip()
-            if not _looks_like_email(stripped):
+            if not looks_like_email(stripped):
                 raise ValueError(f"not an email address: {email!r}")
             if normalize_email(stripped) not in (normalize_email(e) for e in cleaned):
                 cleaned.append(stripped)
@@ -135,8 +142,10 @@ class InboundEvent(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
-        if not self.emails and not self.phone:
-            raise ValueError("the event names no customer: it needs an email address or a phone number")
+        if not self.emails and not self.phone and not self.customer_ref:
+            raise ValueError(
+                "the event names no customer: it needs an email address, a phone number or a customer reference"
+            )
         if self.kind is EventKind.MESSAGE and not self.text and not self.attachments:
             raise ValueError("a message needs text or at least one attachment")
         if self.kind is EventKind.ACTIVITY and not self.text:
@@ -150,11 +159,14 @@ class InboundEvent(BaseModel):
 
     @property
     def customer_key(self) -> str:
-        """Who the event is about, within its tenant: ``email:<address>`` or ``phone:<number>``."""
+        """Who the event is about, within its tenant: ``email:<address>``, ``phone:<number>``, or ``ref:<customer
+        reference>`` for an event that names neither (so one provider customer's events stay in order)."""
         if self.emails:
             return f"email:{normalize_email(self.emails[0])}"
-        assert self.phone is not None
-        return f"phone:{self.phone.strip()}"
+        if self.phone is not None:
+            return f"phone:{self.phone.strip()}"
+        assert self.customer_ref is not None
+        return f"ref:{self.customer_ref}"
 
     @property
     def ordering_key(self) -> str:
@@ -166,9 +178,9 @@ class InboundEvent(BaseModel):
         if self.external_id:
             return f"id:{self.external_id}"
         # ``silent`` says how to post, not what happened: leaving it out keeps the keys of stored events stable.
-        canonical = orjson.dumps(
-            self.model_dump(mode="json", exclude={"raw", "silent"}), option=orjson.OPT_SORT_KEYS
-        )
+        # An unset ``customer_ref`` is left out for the same reason: events stored before it existed keep theirs.
+        left_out = {"raw", "silent"} if self.customer_ref else {"raw", "silent", "customer_ref"}
+        canonical = orjson.dumps(self.model_dump(mode="json", exclude=left_out), option=orjson.OPT_SORT_KEYS)
         return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
     def to_json(self) -> bytes:

@@ -22,6 +22,7 @@ import structlog
 from inboxbridge.config import RetrySettings, WorkerSettings
 from inboxbridge.metrics import observe_delivery
 from inboxbridge.pipeline import DeliveryFailed, LayeredIdCache, NoContactError, Pipeline, Posted
+from inboxbridge.providers.base import CustomerLookupError
 from inboxbridge.store import AttemptRecord, ClaimedEvent, DeliveryQueue, LeaseLost, SendState, StoreUnavailable
 from inboxbridge.store.changes import ChangeWatch
 from inboxbridge.tenants import TenantDirectory
@@ -293,6 +294,7 @@ class Worker:
                 delivery=tenant.delivery(event.source),
                 before_send=before_send,
                 unsure_since=unsure_since,
+                source=tenant.sources.get(event.source),
             )
         except DeliveryFailed as failed:
             return failed, failed.posted
@@ -382,6 +384,10 @@ def _classify(cause: BaseException) -> _Outcome:
     """Retry what time can fix; dead-letter what it cannot, keeping Wix's own words."""
     if isinstance(cause, NoContactError):
         return _Outcome("dead", str(cause))
+    if isinstance(cause, CustomerLookupError):
+        # The provider's own words are kept: a deleted customer or a refused key is for people to fix.
+        kind = "retry" if cause.retryable else "dead"
+        return _Outcome(kind, f"customer lookup: {cause.reason}", retry_after=cause.retry_after)
     if isinstance(cause, WixRetryableError):
         return _Outcome("retry", _describe_wix(cause), wix=cause, retry_after=cause.retry_after)
     if isinstance(cause, WixPermanentError):

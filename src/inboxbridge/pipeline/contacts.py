@@ -8,6 +8,10 @@ which the documented filter ``info.phones.e164Phone`` matches; a contact whose n
 wrong country code) is found on the forms the number may have been typed in. The contact policy decides between
 several contacts sharing an email or phone, and the missing-contact policy what happens when there are none (a
 created contact gets the email, and the phone in E.164 with its country code). Answers are cached per customer.
+
+An event that names its customer only by the provider's id has them looked up through its source first (see
+``customers.py``); a customer the provider knows no email or phone of (a chat visitor who left none) gets a
+contact created by name, which only the cache can find again: it is kept for a long time.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 from inboxbridge.config import ContactPolicy, MissingContactPolicy, PolicySettings
 from inboxbridge.events import InboundEvent
 from inboxbridge.phones import normalize_phone, region_of
+from inboxbridge.pipeline.customers import Customer, identify
 from inboxbridge.pipeline.errors import NoContactError
 from inboxbridge.pipeline.id_cache import IdCache
+from inboxbridge.providers.base import Source
 from inboxbridge.wix import Sort, WixConflictError, WixSite
 
 __all__ = ["customer_phone", "resolve_contacts"]
@@ -24,38 +30,51 @@ __all__ = ["customer_phone", "resolve_contacts"]
 ID_ONLY = ["id"]
 NEWEST_FIRST = Sort(field_name="createdDate", order="DESC")
 OLDEST_FIRST = Sort(field_name="createdDate", order="ASC")
+NAME_ONLY_TTL_SECONDS = 400 * 86_400
+"""How long the contact of a customer known by name only is remembered: nothing else can find it again."""
 
 
-async def resolve_contacts(site: WixSite, cache: IdCache, event: InboundEvent, policy: PolicySettings) -> list[str]:
-    """The contact ids the event is delivered to (one, or several under the ``all`` policy)."""
+async def resolve_contacts(
+    site: WixSite, cache: IdCache, event: InboundEvent, policy: PolicySettings, *, source: Source | None = None
+) -> list[str]:
+    """The contact ids the event is delivered to (one, or several under the ``all`` policy). ``source`` is the
+    event's source, which looks up a customer the event names only by the provider's id."""
     cached = await cache.get_cached_contacts(event.tenant, event.customer_key)
     if cached:
         return cached
-    phone = customer_phone(event, policy)
+    customer = await identify(event, source)
+    phone = customer_phone(customer.phone, policy)
     ids: list[str] = []
-    if event.email is not None:
-        ids = await _choose_by_email(site, event.email, policy.contacts)
-    elif phone is not None and event.phone is not None:
-        ids = await _choose_by_phone(site, phone, _typed_forms(event.phone, phone), policy.contacts)
+    if customer.email is not None:
+        ids = await _choose_by_email(site, customer.email, policy.contacts)
+    elif phone is not None and customer.phone is not None:
+        ids = await _choose_by_phone(site, phone, _typed_forms(customer.phone, phone), policy.contacts)
     if not ids:
         if policy.missing_contact is MissingContactPolicy.SKIP:
-            raise NoContactError(f"no Wix contact has {_who(event, phone)} and the missing-contact policy is 'skip'")
-        ids = [await _create(site, event, phone)]
-    await cache.put_cached_contacts(event.tenant, event.customer_key, ids, policy.cache_ttl_seconds)
+            raise NoContactError(f"no Wix contact has {_who(customer, phone)} and the missing-contact policy is 'skip'")
+        if customer.by_name_only and not (customer.first_name or customer.last_name):
+            raise NoContactError(
+                f"nothing is known of the customer {customer.ref} to create a Wix contact from: no email, phone or name"
+            )
+        ids = [await _create(site, customer, phone)]
+    ttl = policy.cache_ttl_seconds
+    if customer.by_name_only:
+        ttl = max(ttl, NAME_ONLY_TTL_SECONDS)
+    await cache.put_cached_contacts(event.tenant, event.customer_key, ids, ttl)
     return ids
 
 
-def customer_phone(event: InboundEvent, policy: PolicySettings) -> str | None:
-    """The event's phone in E.164 (national numbers read in ``policy.default_phone_region``).
+def customer_phone(raw: str | None, policy: PolicySettings) -> str | None:
+    """The phone ``raw`` in E.164 (national numbers read in ``policy.default_phone_region``).
 
     A number the library cannot read is used as the source wrote it: a contact may have been saved that way.
     """
-    if event.phone is None:
+    if raw is None:
         return None
     try:
-        return normalize_phone(event.phone, policy.default_phone_region)
+        return normalize_phone(raw, policy.default_phone_region)
     except ValueError:
-        return event.phone.strip()
+        return raw.strip()
 
 
 async def _first(site: WixSite, filter: dict[str, object], sort: Sort) -> list[str]:
@@ -108,12 +127,12 @@ def _typed_forms(raw: str, phone: str) -> list[str]:
     return list(dict.fromkeys(form for form in (raw.strip(), phone) if form))
 
 
-async def _create(site: WixSite, event: InboundEvent, phone: str | None) -> str:
+async def _create(site: WixSite, customer: Customer, phone: str | None) -> str:
     try:
         contact = await site.create_contact(
-            email=event.email,
-            first_name=event.first_name,
-            last_name=event.last_name,
+            email=customer.email,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
             phone=phone,
             phone_country=region_of(phone) if phone is not None and phone.startswith("+") else None,
         )
@@ -125,5 +144,9 @@ async def _create(site: WixSite, event: InboundEvent, phone: str | None) -> str:
     return contact.id
 
 
-def _who(event: InboundEvent, phone: str | None) -> str:
-    return f"the email {event.email}" if event.email else f"the phone {phone}"
+def _who(customer: Customer, phone: str | None) -> str:
+    if customer.email:
+        return f"the email {customer.email}"
+    if phone:
+        return f"the phone {phone}"
+    return f"the customer {customer.ref} (no email or phone is known)"

@@ -13,6 +13,7 @@ from inboxbridge.pipeline.conversations import conversation_for
 from inboxbridge.pipeline.id_cache import IdCache
 from inboxbridge.pipeline.reconcile import find_posted
 from inboxbridge.pipeline.render import render
+from inboxbridge.providers.base import Source
 from inboxbridge.wix import Message, WixError, WixNotFoundError, WixRetryableError, WixSite
 
 __all__ = ["DeliveryFailed", "Pipeline", "Posted"]
@@ -62,15 +63,17 @@ class Pipeline:
         delivery: DeliverySettings,
         before_send: BeforeSend | None = None,
         unsure_since: datetime | None = None,
+        source: Source | None = None,
     ) -> list[Posted]:
         """Post ``event`` into the conversation of each contact the policy picks; one message per contact.
 
         ``before_send(conversation_id)`` is awaited before every Send Message (the worker notes there that a send
         began, and where). ``unsure_since``: an earlier attempt may have posted the message from that time
-        on, so each conversation is checked first. Raises :class:`DeliveryFailed`.
+        on, so each conversation is checked first. ``source``: the event's source, which looks up a customer the
+        event names only by the provider's id. Raises :class:`DeliveryFailed`.
         """
         message = render(event, delivery)
-        run = _Run(self.cache, site, event, message, policy, delivery, before_send, unsure_since)
+        run = _Run(self.cache, site, event, message, policy, delivery, before_send, unsure_since, source)
         try:
             try:
                 return await run.all_contacts()
@@ -100,6 +103,7 @@ class _Run:
         delivery: DeliverySettings,
         before_send: BeforeSend | None,
         unsure_since: datetime | None,
+        source: Source | None,
     ) -> None:
         self.cache = cache
         self.site = site
@@ -109,11 +113,12 @@ class _Run:
         self.delivery = delivery
         self.before_send = before_send
         self.unsure_since = unsure_since
+        self.source = source
         self.posted: list[Posted] = []
         self.maybe_posted = False
 
     async def all_contacts(self) -> list[Posted]:
-        contact_ids = await resolve_contacts(self.site, self.cache, self.event, self.policy)
+        contact_ids = await resolve_contacts(self.site, self.cache, self.event, self.policy, source=self.source)
         done = {p.contact_id for p in self.posted}
         for contact_id in contact_ids:
             if contact_id not in done:

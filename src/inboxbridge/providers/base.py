@@ -1,4 +1,5 @@
-"""What every provider's source works with: the incoming request, the source protocol, and its errors."""
+"""What every provider's source works with: the incoming request, the source protocol, and its errors; and, for
+sources whose events may name a customer only by the provider's own id, the customer lookup done at delivery."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from typing import Protocol, runtime_checkable
 
 from inboxbridge.events import InboundEvent
 
-__all__ = ["PayloadError", "SignatureError", "Source", "SourceError", "WebhookRequest"]
+__all__ = [
+    "CustomerLookup",
+    "CustomerLookupError",
+    "FoundCustomer",
+    "PayloadError",
+    "SignatureError",
+    "SkippedEvent",
+    "Source",
+    "SourceError",
+    "WebhookRequest",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,14 @@ class PayloadError(SourceError):
         super().__init__(400, reason)
 
 
+class SkippedEvent(SourceError):
+    """The request is authentic and readable but has nothing to post (answered 200 so the provider stops
+    retrying; the request is kept with ``reason`` for the dashboard)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(200, reason)
+
+
 @runtime_checkable
 class Source(Protocol):
     """A configured webhook source: verifies a provider's requests and parses them into events. No I/O."""
@@ -86,4 +105,37 @@ class Source(Protocol):
 
     def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
         """The events the request carries; raise :class:`PayloadError` when it cannot be read."""
+        ...
+
+
+@dataclass(frozen=True)
+class FoundCustomer:
+    """What a provider knows of one of its customers: addresses best first, phone, names. Empty when it knows
+    nothing more than the event did."""
+
+    emails: tuple[str, ...] = ()
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class CustomerLookupError(Exception):
+    """A customer lookup that failed. ``retryable``: trying later may succeed (timeout, 429, 5xx); otherwise it
+    cannot (a deleted customer, a refused key) and the event is dead-lettered with ``reason``, the provider's
+    words included. ``retry_after``: seconds the provider asked to wait, if it said."""
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class CustomerLookup(Protocol):
+    """A source that can find out who a customer reference (``InboundEvent.customer_ref``) is, through the
+    provider's API. Called at delivery, never while a webhook is answered."""
+
+    async def find_customer(self, ref: str) -> FoundCustomer:
+        """The customer ``ref`` names; raises :class:`CustomerLookupError`."""
         ...

@@ -4,8 +4,11 @@ Plugin Hooks are signed: ``X-Crisp-Signature`` is the hex HMAC-SHA256, keyed wit
 of ``[{X-Crisp-Request-Timestamp};{body}]``, the body being the JSON as ``JSON.stringify`` writes it. Website
 Hooks are not signed: Crisp advises a secret key in the URL (``?key=...``), which ``verify = "url-key"`` checks.
 
-Crisp's message events carry no email of their own; the visitor's address is read from the message's ``user``
-(``email``) when Crisp includes it, and a message without one is refused with that reason.
+Crisp's message events name the visitor by nickname and conversation (session) only. A message that carries no
+email (``data.email``, or the visitor's ``data.user.email``) has the conversation as its customer reference: with
+a Crisp token keypair configured, the visitor's email is looked up in the conversation's metas when the message is
+delivered; without one, or when the visitor left no email, the conversation's Wix contact is created from the
+nickname and kept for the conversation.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ import contextlib
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from inboxbridge.events import Attachment, AttachmentKind, Direction, EventKind, InboundEvent
-from inboxbridge.providers.base import PayloadError, SignatureError, WebhookRequest
+from inboxbridge.providers.base import FoundCustomer, PayloadError, SignatureError, WebhookRequest
+from inboxbridge.providers.crisp_visitors import CrispVisitors, session_ref
 from inboxbridge.providers.helpers.clock import Clock
 from inboxbridge.providers.helpers.connector import ConnectorConfig, ConnectorSource, make_attachment, make_event
 from inboxbridge.providers.helpers.json_body import read_json, read_json_object
@@ -53,6 +58,17 @@ class CrispSourceConfig(ConnectorConfig):
     key: SecretStr | None = None
     """Website Hooks: the secret you append to the hook URL as ``?key=...``."""
     events: list[CrispEvent] = Field(default_factory=lambda: list(ALL_EVENTS))
+    tolerance_seconds: float = Field(default=300, gt=0)
+    """Plugin Hooks: how far ``X-Crisp-Request-Timestamp`` may be from our clock, either way."""
+    api_identifier: SecretStr | None = None
+    """The identifier of a Crisp token keypair (a Marketplace plugin token), to look visitors' emails up."""
+    api_key: SecretStr | None = None
+    """The key of that token keypair."""
+    api_tier: Literal["plugin", "user"] = "plugin"
+    api_base_url: str = "https://api.crisp.chat"
+    lookup_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    lookup_cache_seconds: float = Field(default=600, ge=0)
+    """How long a conversation's looked-up visitor is remembered (in memory, per source)."""
 
     @model_validator(mode="after")
     def _secrets(self) -> CrispSourceConfig:
@@ -62,11 +78,21 @@ class CrispSourceConfig(ConnectorConfig):
             raise ValueError(f'verify = "{self.verify}" needs "{needed}"')
         if getattr(self, other) is not None:
             raise ValueError(f'"{other}" is not used with verify = "{self.verify}": remove it')
+        halves = (self.api_identifier, self.api_key)
+        if len({half is not None and bool(half.get_secret_value().strip()) for half in halves}) > 1:
+            raise ValueError("api_identifier and api_key are a Crisp token keypair: set both, or neither")
         return self
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("api_base_url must be an http(s) URL")
+        return value.rstrip("/")
 
     def build(self, name: str, *, clock: Clock | None = None) -> CrispSource:
         """The source this configuration describes, named ``name``."""
-        return CrispSource(name, self)
+        return CrispSource(name, self, clock=clock)
 
 
 def _js_number(value: float) -> str:
@@ -114,8 +140,31 @@ def _content(data: dict[str, Any]) -> tuple[str | None, tuple[Attachment, ...]]:
     return string_at(content, "text"), ()
 
 
+def _request_time(stamp: str) -> datetime | None:
+    """``X-Crisp-Request-Timestamp`` as a time: unix seconds, or milliseconds as Crisp writes its other times."""
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 14:
+        return None
+    value = int(stamp)
+    return datetime.fromtimestamp(value / 1000 if len(stamp) > 11 else value, tz=UTC)
+
+
 class CrispSource(ConnectorSource[CrispSourceConfig]):
     """A source configured by :class:`CrispSourceConfig`."""
+
+    def __init__(self, name: str, config: CrispSourceConfig, *, clock: Clock | None = None) -> None:
+        super().__init__(name, config, clock=clock)
+        self._visitors = (
+            CrispVisitors(
+                config.api_identifier,
+                config.api_key,
+                tier=config.api_tier,
+                base_url=config.api_base_url,
+                timeout_seconds=config.lookup_timeout_seconds,
+                cache_seconds=config.lookup_cache_seconds,
+            )
+            if config.api_identifier is not None and config.api_key is not None
+            else None
+        )
 
     def verify(self, request: WebhookRequest) -> None:
         """Check the signature (Plugin Hooks) or the URL key (Website Hooks)."""
@@ -133,6 +182,7 @@ class CrispSource(ConnectorSource[CrispSourceConfig]):
         if not stamp or not signature:
             missing = "X-Crisp-Request-Timestamp" if not stamp else "X-Crisp-Signature"
             raise SignatureError(f"the {missing} header is missing: the request is not signed")
+        self._check_age(stamp)
         try:
             given_mac = bytes.fromhex(signature)
         except ValueError:
@@ -146,8 +196,25 @@ class CrispSource(ConnectorSource[CrispSourceConfig]):
         if not digest_in(given_mac, (hmac.new(key, content, hashlib.sha256).digest() for content in signed)):
             raise SignatureError("the X-Crisp-Signature header does not match the body: wrong secret or altered body")
 
+    def _check_age(self, stamp: str) -> None:
+        """Refuse a signed request whose timestamp is further from our clock than the tolerance: a replay."""
+        sent_at = _request_time(stamp)
+        if sent_at is None:
+            raise SignatureError("the X-Crisp-Request-Timestamp header is not a unix time")
+        tolerance, now = timedelta(seconds=self._config.tolerance_seconds), self._clock()
+        if sent_at < now - tolerance:
+            raise SignatureError(
+                f"the X-Crisp-Request-Timestamp header is more than {tolerance.total_seconds():g} seconds old: "
+                "a delayed or replayed request"
+            )
+        if sent_at > now + tolerance:
+            raise SignatureError(
+                f"the X-Crisp-Request-Timestamp header is more than {tolerance.total_seconds():g} seconds ahead"
+            )
+
     def parse(self, request: WebhookRequest, *, tenant: str) -> list[InboundEvent]:
-        """One message per configured message event; nothing for other events, notes and system events."""
+        """One message per configured message event; nothing for other events, notes and system events. A message
+        without the visitor's email names the conversation as its customer."""
         body = read_json_object(request.body)
         event = required_string(body, "event", what="the web hook")
         if event not in self._config.events:
@@ -159,14 +226,13 @@ class CrispSource(ConnectorSource[CrispSourceConfig]):
         if session is None or fingerprint is None:
             raise PayloadError("data.session_id and data.fingerprint are needed to tell messages apart")
         outbound = string_at(data, "from") == "operator"
-        user = object_at(data, "user")
-        email = string_at(data, "email") or (None if outbound else string_at(user, "email"))
-        if email is None:
-            raise PayloadError(
-                f"the {event} message of session {session} names no visitor email: Crisp includes it only for "
-                "visitors who gave one"
-            )
-        first, last = split_name(None if outbound else string_at(user, "nickname"))
+        # An operator's message carries the operator as its user, never the visitor.
+        user = {} if outbound else object_at(data, "user")
+        email = string_at(data, "email") or string_at(user, "email")
+        website = string_at(data, "website_id") or string_at(body, "website_id")
+        if email is None and website is None:
+            raise PayloadError(f"the {event} message of session {session} names no email and no website_id")
+        first, last = split_name(string_at(user, "nickname"))
         text, attachments = _content(data)
         try:
             occurred_at = as_time(data.get("timestamp")) or as_time(body.get("timestamp")) or request.received_at
@@ -181,7 +247,8 @@ class CrispSource(ConnectorSource[CrispSourceConfig]):
                 occurred_at=occurred_at,
                 external_id=f"{session}:{fingerprint}",
                 direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
-                emails=(email,),
+                emails=(email,) if email else (),
+                customer_ref=session_ref(website, session) if email is None and website is not None else None,
                 first_name=first,
                 last_name=last,
                 text=text,
@@ -190,3 +257,10 @@ class CrispSource(ConnectorSource[CrispSourceConfig]):
                 raw=body,
             )
         ]
+
+    async def find_customer(self, ref: str) -> FoundCustomer:
+        """The visitor of the conversation ``ref`` names, from its metas (cached); without a token keypair
+        configured, nothing more than the web hook said."""
+        if self._visitors is None:
+            return FoundCustomer()
+        return await self._visitors.find(ref)
