@@ -124,10 +124,10 @@ FINDINGS_TABLE
 
 Looked at and left as they are:
 
-- Crisp signs `[timestamp;body]` but documents no maximum age, so an old Crisp request is not refused for its age;
-  a replay is still stored once (the message fingerprint is its id). Mailgun signs its timestamp and token, not
-  the body, and SendGrid and Postmark send a bare credential: for those the body cannot be checked (the security
-  suite's tampered-body case covers every other source).
+- Mailgun signs its timestamp and token, not the body, and SendGrid and Postmark send a bare credential: for those
+  the body cannot be checked (the security suite's tampered-body case covers every other source). Crisp documents
+  no maximum age for its signed timestamp: a Crisp request more than `tolerance_seconds` (300) old or ahead is
+  refused all the same, as for the other timestamped schemes.
 - A filesystem cannot be remounted read-only under a running service (the kernel refuses while the database files
   are open for writing), and the service refuses to start on a read-only database (`?mode=ro`), so the read-only
   case is covered by that refusal at start rather than by a run.
