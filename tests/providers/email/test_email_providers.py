@@ -1,7 +1,10 @@
-"""SendGrid Inbound Parse, Mailgun routes and Postmark inbound: proof of origin and the message each email becomes.
+"""SendGrid Inbound Parse, Mailgun routes and Postmark inbound: configuration, proof of origin and the message each
+email becomes.
 
-Payloads are the providers' documented examples (tests/providers/fixtures/email/), posted the way each provider
-posts them: multipart forms built by a real HTTP client's encoder, URL-encoded forms, JSON.
+The payloads here (tests/providers/fixtures/email/ without a ``.source.json``, shared with the end-to-end and
+reliability suites) carry the providers' documented fields, most with a business's values, posted the way each provider
+posts them: multipart forms built by a real HTTP client's encoder, URL-encoded forms, JSON. The providers' own
+samples are in test_sendgrid_samples.py, test_mailgun_samples.py and test_postmark_samples.py.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from inboxbridge.providers import (
     PayloadError,
     SignatureError,
     Source,
+    SourceError,
     WebhookRequest,
     build_source,
     parse_source_config,
@@ -203,8 +207,10 @@ def test_email_with_nothing_but_a_subject_shows_the_subject() -> None:
     (event,) = postmark().parse(request(json.dumps(data).encode(), "application/json"), tenant="acme")
     assert event.text == "Test subject"
     data["Subject"] = ""
-    with pytest.raises(PayloadError, match="no subject, no text and no attachment"):
+    # Valid, with nothing to post: answered 200 (kept with the reason), not refused as unreadable.
+    with pytest.raises(SourceError, match="no subject, no text and no attachment") as caught:
         postmark().parse(request(json.dumps(data).encode(), "application/json"), tenant="acme")
+    assert caught.value.status == 200
 
 
 # SendGrid

@@ -4,8 +4,12 @@ Each email provider reads its payload into a :class:`Mail`; :func:`mail_event` d
 what the message says:
 
 - mail from a customer is inbound; mail sent from one of the business's own addresses (``business_addresses``)
-  is outbound, and the customer is then its first recipient outside the business. Mail between the business's own
-  addresses concerns no customer and is ignored (answered 200, nothing stored);
+  is outbound, and the customer is then its first recipient outside the business. The addresses the provider
+  received the email for (its inbound address, the route's recipient) are the business's too, whatever the
+  settings say. Mail between the business's own addresses concerns no customer and is ignored (answered 200,
+  nothing stored);
+- a bounce, an automatic reply or mail the provider's spam check flagged is nobody writing: answered 200 and kept
+  with the reason in the quarantine (:class:`SkippedEvent`), as is an email with nothing to show;
 - the subject is the title; the text is the reply without the quoted thread (the provider's own stripped text
   when it gives one);
 - attachments with a URL the Inbox can show become images or files; the providers post most attachments as
@@ -18,8 +22,8 @@ from __future__ import annotations
 
 import email.policy
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser, HeaderParser
@@ -29,7 +33,8 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import Field, field_validator
 
 from inboxbridge.events import MAX_TEXT, Attachment, AttachmentKind, Direction, EventKind, InboundEvent
-from inboxbridge.providers.base import PayloadError, WebhookRequest
+from inboxbridge.providers.base import PayloadError, SkippedEvent, WebhookRequest
+from inboxbridge.providers.email.automatic import automatic_reason
 from inboxbridge.providers.helpers.connector import ConnectorConfig, ConnectorSource
 from inboxbridge.providers.helpers.email_text import format_size, html_to_text, strip_reply
 from inboxbridge.providers.helpers.shared_secret import SharedSecretConfig, verify_shared_secret
@@ -44,6 +49,7 @@ __all__ = [
     "UnsignedEmailSettings",
     "UnsignedMailSource",
     "header_date",
+    "header_map",
     "header_text",
     "headers_from_block",
     "mail_event",
@@ -93,6 +99,12 @@ class Mail:
     provider_id: str | None = None
     date: datetime | None = None
     attachments: tuple[MailAttachment, ...] = ()
+    received_for: tuple[str, ...] = ()
+    """The addresses the provider received the email for (its inbound address, the route's recipient)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """The email's headers by lower-case name, the first of each (see :func:`header_map`)."""
+    spam: str | None = None
+    """The provider's spam verdict, when it found the email to be spam."""
 
 
 class EmailSettings(ConnectorConfig):
@@ -168,6 +180,15 @@ def headers_from_block(block: str | None) -> EmailMessage:
     return parsed
 
 
+def header_map(message: EmailMessage) -> dict[str, str]:
+    """The headers of ``message`` by lower-case name, the first of each name kept (the one the last server added,
+    since servers add theirs on top)."""
+    found: dict[str, str] = {}
+    for name, value in message.items():
+        found.setdefault(name.lower(), str(value))
+    return found
+
+
 def header_text(message: EmailMessage, name: str) -> str | None:
     """Header ``name`` of ``message`` as text, ``None`` when absent."""
     value = message.get(name)
@@ -210,6 +231,7 @@ def mail_from_mime(raw: bytes) -> Mail:
         message_id=message_id(header_text(message, "message-id")),
         date=header_date(header_text(message, "date")),
         attachments=tuple(attachments),
+        headers=header_map(message),
     )
 
 
@@ -256,10 +278,15 @@ def _linked(attachment: MailAttachment) -> Attachment | None:
 
 def _customer(mail: Mail, settings: EmailSettings) -> tuple[Direction, MailAddress] | None:
     assert mail.sender is not None
-    if not settings.is_business(mail.sender.email):
+    received_for = {address.lower() for address in mail.received_for}
+
+    def ours(address: MailAddress) -> bool:
+        return settings.is_business(address.email) or address.email.lower() in received_for
+
+    if not ours(mail.sender):
         return Direction.INBOUND, mail.sender
     for recipient in (*mail.to, *mail.cc):
-        if not settings.is_business(recipient.email):
+        if not ours(recipient):
             return Direction.OUTBOUND, recipient
     return None
 
@@ -274,7 +301,8 @@ def mail_event(
     sender_field: str,
     raw: dict[str, Any],
 ) -> list[InboundEvent]:
-    """The Inbox message for ``mail`` (an empty list when it concerns no customer).
+    """The Inbox message for ``mail`` (an empty list when it concerns no customer); :class:`SkippedEvent` when it
+    is nobody writing or has nothing to show.
 
     ``sender_field`` names the payload field the sender comes from, for the error when it is missing.
     """
@@ -283,6 +311,9 @@ def mail_event(
     found = _customer(mail, settings)
     if found is None:
         return []
+    unwanted = automatic_reason(mail.headers, mail.sender.email) or mail.spam
+    if unwanted is not None:
+        raise SkippedEvent(f"not posted: the email is {unwanted}")
     direction, customer = found
     linked = [a for a in (_linked(item) for item in mail.attachments) if a is not None]
     listed = [item for item in mail.attachments if _linked(item) is None]
@@ -294,7 +325,7 @@ def mail_event(
         # An email with a subject and nothing else still says something: the subject.
         text = subject or ""
     if not text and not linked:
-        raise PayloadError("the email has no subject, no text and no attachment: nothing to show in the Inbox")
+        raise SkippedEvent("not posted: the email has no subject, no text and no attachment")
     first_name, last_name = split_name(customer.name)
     occurred_at = mail.date if mail.date is not None and mail.date <= received_at + _FUTURE_SLACK else None
     try:

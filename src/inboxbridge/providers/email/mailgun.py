@@ -6,7 +6,8 @@ further from our clock than ``max_age_seconds`` is refused as a replay.
 
 Three payloads are read: the parsed message of ``forward()`` (``attachment-N`` files), the stored message of
 ``store(notify=...)`` (``attachments`` as JSON with URLs on Mailgun's storage), and the raw message of a
-forward URL ending in ``mime`` (``body-mime``).
+forward URL ending in ``mime`` (``body-mime``). In all three, ``recipient`` is the route's address the email was
+received for, and the ``X-Mailgun-Sflag: Yes`` header Mailgun's spam filter adds marks spam.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -133,11 +135,23 @@ def _posted_attachments(form: FormData) -> tuple[MailAttachment, ...]:
     )
 
 
+def _spam(headers: Mapping[str, str]) -> str | None:
+    """The verdict of Mailgun's spam filter, which adds ``X-Mailgun-Sflag: Yes`` to mail it finds to be spam."""
+    if headers.get("x-mailgun-sflag", "").strip().lower() != "yes":
+        return None
+    score = headers.get("x-mailgun-sscore", "").strip()
+    return "spam by Mailgun's spam filter (X-Mailgun-Sflag: Yes" + (f", score {score[:16]})" if score else ")")
+
+
 def read_mailgun(form: FormData, *, link_stored_attachments: bool = False) -> Mail:
     """The email in a Mailgun route's form, whichever of the three payloads it is."""
     raw_message = form.values.get("body-mime")
-    if raw_message:
-        return mail_from_mime(raw_message)
+    mail = mail_from_mime(raw_message) if raw_message else _parsed(form, link_stored_attachments)
+    received_for = tuple(address.email for address in parse_addresses(form.text("recipient")))
+    return replace(mail, received_for=received_for, spam=_spam(mail.headers))
+
+
+def _parsed(form: FormData, link_stored_attachments: bool) -> Mail:
     headers = _headers(form)
 
     def field(*names: str) -> str | None:
@@ -164,6 +178,7 @@ def read_mailgun(form: FormData, *, link_stored_attachments: bool = False) -> Ma
         message_id=message_id(field("Message-Id", "Message-ID")),
         date=header_date(field("Date")),
         attachments=_posted_attachments(form) + stored,
+        headers=headers,
     )
 
 

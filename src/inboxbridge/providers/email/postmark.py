@@ -1,6 +1,8 @@
 """Postmark inbound: each email Postmark receives for the server, posted as one JSON document.
 
 Postmark signs nothing, so the source requires basic auth credentials or a secret token in the webhook URL.
+``OriginalRecipient`` and any address on Postmark's inbound domain are the server's inbound addresses; the
+``X-Spam-Status`` header SpamAssassin adds (``Yes`` for spam) is Postmark's spam verdict.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from inboxbridge.providers.helpers.clock import Clock
 from inboxbridge.providers.helpers.json_body import read_json_object
 
 __all__ = ["PostmarkSource", "PostmarkSourceConfig", "read_postmark"]
+
+# Each Postmark server's inbound address is <hash>@inbound.postmarkapp.com (with +MailboxHash at will).
+_INBOUND_DOMAIN = "@inbound.postmarkapp.com"
 
 
 class PostmarkSourceConfig(UnsignedEmailSettings):
@@ -53,15 +58,28 @@ def _full_addresses(value: Any) -> tuple[MailAddress, ...]:
     return tuple(found)
 
 
-def _header(data: dict[str, Any], name: str) -> str | None:
+def _headers(data: dict[str, Any]) -> dict[str, str]:
+    """Postmark's ``Headers`` (a list of ``{"Name", "Value"}``) by lower-case name, the first of each kept."""
+    found: dict[str, str] = {}
     headers = data.get("Headers")
-    if not isinstance(headers, list):
+    for header in headers if isinstance(headers, list) else []:
+        if isinstance(header, dict) and isinstance(header.get("Name"), str) and isinstance(header.get("Value"), str):
+            found.setdefault(header["Name"].lower(), header["Value"])
+    return found
+
+
+def _received_for(data: dict[str, Any], addressed: tuple[MailAddress, ...]) -> tuple[str, ...]:
+    inbound = [a.email for a in addressed if a.email.lower().endswith(_INBOUND_DOMAIN)]
+    original = parse_addresses(_string(data, "OriginalRecipient"))
+    return tuple(a.email for a in original) + tuple(inbound)
+
+
+def _spam(headers: dict[str, str]) -> str | None:
+    """SpamAssassin's verdict as Postmark passes it on: ``X-Spam-Status: Yes`` (and the score) for spam."""
+    if not headers.get("x-spam-status", "").strip().lower().startswith("yes"):
         return None
-    for header in headers:
-        if isinstance(header, dict) and str(header.get("Name", "")).lower() == name.lower():
-            value = header.get("Value")
-            return value if isinstance(value, str) else None
-    return None
+    score = headers.get("x-spam-score", "").strip()
+    return "spam by Postmark's spam check (X-Spam-Status: Yes" + (f", score {score[:16]})" if score else ")")
 
 
 def _attachments(value: Any) -> tuple[MailAttachment, ...]:
@@ -92,18 +110,25 @@ def _sender(data: dict[str, Any]) -> MailAddress | None:
 
 def read_postmark(data: dict[str, Any]) -> Mail:
     """The email in one Postmark inbound JSON document."""
+    headers = _headers(data)
+    to = _full_addresses(data.get("ToFull")) or parse_addresses(_string(data, "To"))
+    cc = _full_addresses(data.get("CcFull")) or parse_addresses(_string(data, "Cc"))
+    bcc = _full_addresses(data.get("BccFull")) or parse_addresses(_string(data, "Bcc"))
     return Mail(
         sender=_sender(data),
-        to=_full_addresses(data.get("ToFull")) or parse_addresses(_string(data, "To")),
-        cc=_full_addresses(data.get("CcFull")) or parse_addresses(_string(data, "Cc")),
+        to=to,
+        cc=cc,
         subject=_string(data, "Subject"),
         text=_string(data, "TextBody"),
         html=_string(data, "HtmlBody"),
         stripped_text=_string(data, "StrippedTextReply"),
-        message_id=message_id(_header(data, "Message-ID")),
+        message_id=message_id(headers.get("message-id")),
         provider_id=_string(data, "MessageID"),
         date=header_date(_string(data, "Date")),
         attachments=_attachments(data.get("Attachments")),
+        received_for=_received_for(data, to + cc + bcc),
+        headers=headers,
+        spam=_spam(headers),
     )
 
 

@@ -2,7 +2,9 @@
 
 Both of SendGrid's modes are read: the default parsed form (``from``, ``to``, ``cc``, ``subject``, ``text``,
 ``html``, ``headers``, ``attachment-info`` and the ``attachmentN`` files, each text field in the charset named by
-``charsets``) and "POST the raw, full MIME message" (the whole message in the ``email`` field).
+``charsets``) and "POST the raw, full MIME message" (the whole message in the ``email`` field). In both, the
+``envelope`` names the parse address the email was received for, and ``spam_report`` (with Spam Check on)
+SpamAssassin's verdict.
 
 Inbound Parse signs nothing by default, so the source requires basic auth credentials or a secret token in the
 webhook URL.
@@ -10,6 +12,8 @@ webhook URL.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any, Literal
 
 from inboxbridge.events import InboundEvent
@@ -20,6 +24,7 @@ from inboxbridge.providers.email.mail import (
     UnsignedEmailSettings,
     UnsignedMailSource,
     header_date,
+    header_map,
     header_text,
     headers_from_block,
     mail_from_mime,
@@ -30,6 +35,9 @@ from inboxbridge.providers.helpers.clock import Clock
 from inboxbridge.providers.helpers.forms import FormData, parse_form
 
 __all__ = ["SendGridSource", "SendGridSourceConfig", "read_sendgrid"]
+
+# SpamAssassin's verdict as SendGrid's spam_report states it: "Content analysis details:   (2.6 points, 5.0 required)".
+_SPAM_VERDICT = re.compile(r"\(\s*(-?\d+(?:\.\d+)?) points?, (-?\d+(?:\.\d+)?) required\)")
 
 
 class SendGridSourceConfig(UnsignedEmailSettings):
@@ -65,11 +73,21 @@ def _attachments(form: FormData) -> tuple[MailAttachment, ...]:
     return tuple(found)
 
 
-def read_sendgrid(form: FormData) -> Mail:
-    """The email in a SendGrid Inbound Parse form, in either mode."""
-    raw_message = form.values.get("email")
-    if raw_message:
-        return mail_from_mime(raw_message)
+def _received_for(form: FormData) -> tuple[str, ...]:
+    """The ``envelope``'s ``to``: the parse addresses SendGrid received the email for."""
+    recipients = _json_object(form, "envelope").get("to")
+    return tuple(r for r in recipients if isinstance(r, str)) if isinstance(recipients, list) else ()
+
+
+def _spam(form: FormData) -> str | None:
+    """SendGrid's Spam Check verdict, when it ran and found spam."""
+    verdict = _SPAM_VERDICT.search(form.text("spam_report") or "")
+    if verdict is None or float(verdict[1]) < float(verdict[2]):
+        return None
+    return f"spam by SendGrid's Spam Check ({verdict[1]} points, {verdict[2]} required)"
+
+
+def _parsed(form: FormData) -> Mail:
     charsets = {str(k).lower(): str(v) for k, v in _json_object(form, "charsets").items()}
 
     def text(name: str) -> str | None:
@@ -88,7 +106,15 @@ def read_sendgrid(form: FormData) -> Mail:
         message_id=message_id(header_text(headers, "message-id")),
         date=header_date(header_text(headers, "date")),
         attachments=_attachments(form),
+        headers=header_map(headers),
     )
+
+
+def read_sendgrid(form: FormData) -> Mail:
+    """The email in a SendGrid Inbound Parse form, in either mode."""
+    raw_message = form.values.get("email")
+    mail = mail_from_mime(raw_message) if raw_message else _parsed(form)
+    return replace(mail, received_for=_received_for(form), spam=_spam(form))
 
 
 class SendGridSource(UnsignedMailSource[SendGridSourceConfig]):

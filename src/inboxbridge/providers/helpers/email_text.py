@@ -126,8 +126,17 @@ _BLOCK_TAGS = frozenset(
 )
 _SKIPPED_TAGS = frozenset({"script", "style", "head", "title", "blockquote"})
 # Quoted threads that clients wrap in a marked element rather than a <blockquote>.
-_QUOTE_MARKERS = ("gmail_quote", "yahoo_quoted", "divrplyfwdmsg", "appendonsend", "moz-cite-prefix")
+_QUOTE_MARKERS = ("gmail_quote", "yahoo_quoted")
+# Outlook marks only where the quoted thread begins (an empty "appendonsend" div, the "From: / Sent:" block of
+# "divRplyFwdMsg"); the quoted message follows outside them, so everything from the mark on is left out.
+# Thunderbird's "moz-cite-prefix" is not a mark: it holds the "On ... wrote:" line, which ends the reply when the
+# text is stripped, and Thunderbird sometimes writes the reply itself inside it.
+_THREAD_MARKERS = ("divrplyfwdmsg", "appendonsend")
 _VOID_TAGS = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source"})
+
+
+def _marked(attrs: list[tuple[str, str | None]], markers: tuple[str, ...]) -> bool:
+    return any(name in ("class", "id") and value and any(m in value.lower() for m in markers) for name, value in attrs)
 
 
 class _TextExtractor(HTMLParser):
@@ -138,14 +147,13 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skip_depth = 0
         self._open: list[tuple[str, bool]] = []
+        self._thread_started = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        marked = any(
-            name in ("class", "id") and value and any(m in value.lower() for m in _QUOTE_MARKERS)
-            for name, value in attrs
-        )
+        if _marked(attrs, _THREAD_MARKERS):
+            self._thread_started = True
         if tag not in _VOID_TAGS:
-            skipping = tag in _SKIPPED_TAGS or marked
+            skipping = tag in _SKIPPED_TAGS or _marked(attrs, _QUOTE_MARKERS)
             self._open.append((tag, skipping))
             self._skip_depth += skipping
         if tag in _BLOCK_TAGS:
@@ -165,7 +173,7 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self._skip_depth:
+        if not self._skip_depth and not self._thread_started:
             self.parts.append(re.sub(r"[ \t\r\n\f]+", " ", data))
 
 
