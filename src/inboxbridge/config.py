@@ -25,6 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from inboxbridge.providers import SourceConfig
+from inboxbridge.site_secrets import check_template
 
 __all__ = [
     "AdminSettings",
@@ -187,7 +188,19 @@ class WixAppSettings(_Strict):
     public_key: str = Field(min_length=1)
     """The app's public key (PEM), from the app's webhooks page in Wix's app dashboard."""
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
-    """The webhook sources every site that installs the app gets (``/hooks/<instance id>/<source>``)."""
+    """The webhook sources every site that installs the app gets (``/hooks/<instance id>/<source>``), each
+    secret the key from which each site's own is derived (see ``inboxbridge.site_secrets``)."""
+
+    @field_validator("sources")
+    @classmethod
+    def _template(cls, value: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
+        for name, entry in value.items():
+            _check_slug(name, "source")
+            try:
+                check_template(entry.config)
+            except ValueError as exc:
+                raise ValueError(f"source {name!r}: {exc}") from None
+        return value
 
     @field_validator("public_key")
     @classmethod

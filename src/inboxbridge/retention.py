@@ -1,4 +1,5 @@
-"""Retention: delivered events and their attempts are deleted once older than ``retention.delivered_days``.
+"""Retention: delivered events and their attempts are deleted once older than ``retention.delivered_days``, and
+expired cache rows and seen tokens (kept to refuse replayed Wix app events) once their time is up.
 
 One small task per delivering process prunes every ``prune_interval_seconds``, in batches of ``batch_size``
 short transactions, so ingest is never held up for longer than one batch. Dead letters, undelivered and parked
@@ -31,10 +32,12 @@ class Retention:
         self.runs = 0
 
     async def prune_once(self) -> dict[str, int]:
-        """One pass: every delivered event older than the retention age, with its attempts, and expired caches."""
+        """One pass: every delivered event older than the retention age, with its attempts, expired caches and
+        expired seen tokens; returns how many rows of each went."""
         removed = await self.ledger.prune(
             timedelta(days=self.settings.delivered_days), batch_size=self.settings.batch_size
         )
+        removed["seen_tokens"] = await self.ledger.prune_seen_tokens(batch_size=self.settings.batch_size)
         self.runs += 1
         if any(removed.values()):
             log.info("pruned", **removed)

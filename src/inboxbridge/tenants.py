@@ -2,7 +2,9 @@
 
 Configured tenants come from the settings. Sites that install the Wix app (``[wix_app]``) become tenants at run
 time: the store remembers them (name = the app instance id), and every process finds them there, so a tenant
-installed through one node is served by all. The server looks sources up here, the worker sites and policies.
+installed through one node is served by all. Their sources are the ``[wix_app.sources]`` template with secrets of
+their own, derived from the template's (``inboxbridge.site_secrets``). The server looks sources up here, the worker
+sites and policies.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import structlog
 
 from inboxbridge.config import DeliverySettings, PolicySettings, Settings, SourceSettings, WixAuthSettings
 from inboxbridge.providers import Source, build_source
+from inboxbridge.site_secrets import bind_to_site
 from inboxbridge.store import Ledger
 from inboxbridge.wix import ApiKeyAuth, AppInstanceAuth, Auth, WixClient, WixSite
 
@@ -116,7 +119,8 @@ class TenantDirectory:
 
     def install(self, name: str, instance_id: str) -> Tenant:
         """Serve the site that installed the app as tenant ``name``, with the app's OAuth tokens for
-        ``instance_id`` and the ``[wix_app.sources]`` template; the tenant if it exists already."""
+        ``instance_id`` and the ``[wix_app.sources]`` template, each secret the site's own; the tenant if it exists
+        already."""
         known = self._tenants.get(name)
         if known is not None:
             return known
@@ -125,7 +129,11 @@ class TenantDirectory:
         if app is None or app.app_secret is None:
             raise ValueError("installing a site needs [wix_app] app_id, app_secret and public_key")
         auth = AppInstanceAuth(app_id=app.app_id, app_secret=app.app_secret.get_secret_value(), instance_id=instance_id)
-        tenant = _tenant(name, self._client.site(auth), self._settings.policy, app.sources, instance_id)
+        sources = {
+            source: entry.model_copy(update={"config": bind_to_site(entry.config, name, source)})
+            for source, entry in app.sources.items()
+        }
+        tenant = _tenant(name, self._client.site(auth), self._settings.policy, sources, instance_id)
         self._tenants[name] = tenant
         return tenant
 

@@ -8,14 +8,22 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from inboxbridge.providers import parse_source_config
 from inboxbridge.sandbox import AppConfig, SandboxConfig, SandboxServer, SiteConfig
+from inboxbridge.site_secrets import site_secrets
 
-from .harness import CHAT_SECRET, Inbox, ServiceProcess, chat, free_port, rsa_key_pair, stamp, texts, wait_until
+from .harness import Inbox, ServiceProcess, chat, free_port, rsa_key_pair, stamp, texts, wait_until
 
 SITE = "00000000-0000-4000-8000-00000000b0b0"
 APP_ID = "aaaaaaaa-0000-4000-8000-0000000000a1"
 INSTANCE = "cccccccc-0000-4000-8000-0000000000c3"
 AUTH = ("ops", "ops-password")
+TEMPLATE_SECRET = "e2e-template-chat-secret-0123456789abcdef"
+MAPPING = {"event_id": "id", "occurred_at": "at", "email": "customer.email", "text": "text"}
+# The installed site's own secret for the template's chat source, as `inboxbridge secret` prints it.
+SITE_SECRET = site_secrets(
+    parse_source_config({"type": "generic", "secret": TEMPLATE_SECRET, "mapping": MAPPING}), INSTANCE, "chat"
+)["secret"]
 
 
 @pytest.fixture
@@ -57,7 +65,7 @@ app_secret = "app-secret"
 public_key = '''{public}'''
 [wix_app.sources.chat]
 type = "generic"
-secret = "{CHAT_SECRET}"
+secret = "{TEMPLATE_SECRET}"
 [wix_app.sources.chat.mapping]
 event_id = "id"
 occurred_at = "at"
@@ -71,6 +79,11 @@ text = "text"
     sandbox.stop()
 
 
+def _post(service: ServiceProcess, body: bytes) -> int:
+    """POST to the installed site's chat source, signed with the site's own secret."""
+    return service.post(INSTANCE, "chat", body, secret=SITE_SECRET).status_code
+
+
 def _tenant(service: ServiceProcess) -> dict[str, object]:
     (row,) = [t for t in httpx2.get(f"{service.url}/admin/api/tenants", auth=AUTH).json() if t["tenant"] == INSTANCE]
     return dict(row)
@@ -81,13 +94,13 @@ def test_install_serves_the_site_removal_parks_and_reinstall_delivers_what_was_k
 ) -> None:
     sandbox, service = setup
     box = Inbox(sandbox.url, SITE)
-    assert service.post(INSTANCE, "chat", chat("m0", "ana@example.com", "too early")).status_code == 404
+    assert _post(service, chat("m0", "ana@example.com", "too early")) == 404
 
     installed = httpx2.post(
         f"{sandbox.url}/_sandbox/apps/{APP_ID}/instances", json={"siteId": SITE, "instanceId": INSTANCE}
     ).json()
     assert [e["status"] for e in installed["events"]] == [200]
-    assert service.post(INSTANCE, "chat", chat("m1", "ana@example.com", "hello", at=stamp(1))).status_code == 202
+    assert _post(service, chat("m1", "ana@example.com", "hello", at=stamp(1))) == 202
     wait_until(lambda: len(box.all_messages()) == 1, what="the first message of the installed site")
     assert {r["authKind"] for r in box.requests()} == {"oauth"}
     assert _tenant(service)["status"] == "active"
@@ -96,16 +109,14 @@ def test_install_serves_the_site_removal_parks_and_reinstall_delivers_what_was_k
     removed = httpx2.delete(f"{sandbox.url}/_sandbox/apps/{APP_ID}/instances/{INSTANCE}").json()
     assert [e["status"] for e in removed["events"]] == [200]
     # Still accepted, and kept aside: the site may install the app again.
-    assert service.post(INSTANCE, "chat", chat("m2", "ana@example.com", "while away", at=stamp(2))).status_code == 202
+    assert _post(service, chat("m2", "ana@example.com", "while away", at=stamp(2))) == 202
     wait_until(lambda: _tenant(service)["parked"] == 1, what="the webhook to be parked")
     assert _tenant(service)["status"] == "stopped"
 
     # A restart remembers the installed tenant and its state.
     service.stop()
     service.start()
-    assert (
-        service.post(INSTANCE, "chat", chat("m3", "ana@example.com", "after restart", at=stamp(3))).status_code == 202
-    )
+    assert _post(service, chat("m3", "ana@example.com", "after restart", at=stamp(3))) == 202
     wait_until(lambda: _tenant(service)["parked"] == 2, what="the second parked webhook")
     assert len(box.all_messages()) == 1
 

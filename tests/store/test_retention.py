@@ -36,7 +36,13 @@ async def test_old_deliveries_go_dead_letters_and_backlog_stay(store: Store, clo
 
     assert await store.ledger.counts() == {"pending": 1, "in_flight": 0, "delivered": 2, "dead": 1, "parked": 0}
     assert [row.outcome for row in await store.ledger.attempts(dead.event_id)] == ["dead"]
-    assert await retention.prune_once() == {"events": 0, "attempts": 0, "contact_cache": 0, "conversation_cache": 0}
+    assert await retention.prune_once() == {
+        "events": 0,
+        "attempts": 0,
+        "contact_cache": 0,
+        "conversation_cache": 0,
+        "seen_tokens": 0,
+    }
 
 
 async def test_ingest_gets_in_between_prune_batches(store: Store, clock: ManualClock) -> None:

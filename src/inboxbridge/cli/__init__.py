@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from inboxbridge.cli import demo, dlq, doctor, importer, replay, run, sandbox, send, status
+from inboxbridge.cli import demo, dlq, doctor, importer, replay, run, sandbox, secret, send, status
 
 app = typer.Typer(
     help="Sync conversations from every outside channel into the Wix Inbox.",
@@ -22,6 +22,7 @@ app.command("import")(importer.import_command)
 app.command()(replay.replay)
 app.add_typer(dlq.app, name="dlq")
 app.command()(doctor.doctor)
+app.command()(secret.secret)
 
 
 def main() -> None:

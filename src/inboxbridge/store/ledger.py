@@ -1,5 +1,6 @@
 """The ledger: what an operator sees and does beside the queue — tenants, quarantined requests, events and their
-tries, dropping dead letters, pruning old deliveries."""
+tries, dropping dead letters, pruning old deliveries — and the tokens already seen, so a signed request is acted on
+once."""
 
 from __future__ import annotations
 
@@ -186,3 +187,43 @@ class Ledger:
             if contacts < batch_size and conversations < batch_size:
                 break
         return removed
+
+    # Seen tokens
+
+    async def remember_token(self, scope: str, token: str, expires_at: datetime) -> bool:
+        """Remember ``token`` (e.g. a signed event's id) in ``scope`` until ``expires_at``, when a signed request
+        carrying it would be refused anyway; returns False, remembering nothing, when it is remembered already: a
+        replay. Of callers presenting one token at once, on any number of nodes, exactly one gets True."""
+        _check_token(scope, token)
+        async with self._db.transaction("remembering a token", write=True) as conn:
+            return await ledger.remember_token(conn, scope, token, expires_at, self._db.now())
+
+    async def forget_token(self, scope: str, token: str) -> None:
+        """Forget a remembered token, so that it is accepted once more (its request could not be handled)."""
+        _check_token(scope, token)
+        async with self._db.transaction("forgetting a token", write=True) as conn:
+            await ledger.forget_token(conn, scope, token)
+
+    async def prune_seen_tokens(self, batch_size: int = 1000) -> int:
+        """Delete the remembered tokens whose time is up, in short transactions of ``batch_size``; returns how
+        many went."""
+        if batch_size <= 0:
+            raise ValueError("batch_size must be positive")
+        removed = 0
+        while True:
+            async with self._db.transaction("pruning seen tokens", write=True) as conn:
+                gone = await ledger.prune_seen_tokens(conn, self._db.now(), batch_size)
+            removed += gone
+            if gone < batch_size:
+                return removed
+            await asyncio.sleep(0)
+
+
+_TOKEN_LIMIT = 255
+"""The length of the seen_tokens table's scope and token columns."""
+
+
+def _check_token(scope: str, token: str) -> None:
+    for name, value in (("scope", scope), ("token", token)):
+        if not value or len(value) > _TOKEN_LIMIT:
+            raise ValueError(f"a seen token's {name} must have 1 to {_TOKEN_LIMIT} characters, not {len(value)}")

@@ -1,4 +1,5 @@
-"""The ledger's SQL: tenants, quarantined requests, reading events and attempts, dropping dead letters, pruning."""
+"""The ledger's SQL: tenants, quarantined requests, reading events and attempts, dropping dead letters, pruning,
+seen tokens."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxbridge.events import InboundEvent
-from inboxbridge.store.dialect import lock_keys, upsert
+from inboxbridge.store.dialect import insert_for, lock_keys, upsert
 from inboxbridge.store.models import (
     AttemptRow,
     EventRow,
@@ -22,7 +23,15 @@ from inboxbridge.store.models import (
     TenantRow,
     TenantStatus,
 )
-from inboxbridge.store.schema import ACTIVE_STATUSES, attempts, events, is_status, quarantine, tenants
+from inboxbridge.store.schema import (
+    ACTIVE_STATUSES,
+    attempts,
+    events,
+    is_status,
+    quarantine,
+    seen_tokens,
+    tenants,
+)
 
 __all__ = [
     "QUARANTINE_KINDS",
@@ -32,6 +41,7 @@ __all__ = [
     "counts_by_tenant",
     "delete_quarantine",
     "drop_dead",
+    "forget_token",
     "get_event",
     "get_quarantine",
     "get_tenant",
@@ -41,6 +51,8 @@ __all__ = [
     "oldest_pending_received",
     "oldest_pending_received_by_tenant",
     "prune_delivered",
+    "prune_seen_tokens",
+    "remember_token",
     "upsert_tenant",
 ]
 
@@ -318,3 +330,31 @@ async def prune_delivered(conn: AsyncConnection, cutoff: datetime, batch_size: i
     gone_attempts = (await conn.execute(delete(attempts).where(attempts.c.event_id.in_(ids)))).rowcount
     gone_events = (await conn.execute(delete(events).where(events.c.id.in_(ids)))).rowcount
     return gone_events, gone_attempts
+
+
+async def remember_token(conn: AsyncConnection, scope: str, token: str, expires_at: datetime, now: datetime) -> bool:
+    """Keep ``token`` of ``scope`` until ``expires_at``; False when it is kept already and not expired at ``now``.
+
+    One statement: of callers presenting the same token at once, exactly one is told True (PostgreSQL makes the
+    others wait on the row and then see it; SQLite runs one writer at a time). A row past its expiry that pruning
+    has not reached yet is taken over, as if it were gone.
+    """
+    insert = insert_for(conn, seen_tokens).values(scope=scope, token=token, expires_at=expires_at)
+    statement = insert.on_conflict_do_update(
+        index_elements=[seen_tokens.c.scope, seen_tokens.c.token],
+        set_={"expires_at": insert.excluded.expires_at},
+        where=seen_tokens.c.expires_at <= now,
+    ).returning(seen_tokens.c.token)
+    return (await conn.execute(statement)).first() is not None
+
+
+async def forget_token(conn: AsyncConnection, scope: str, token: str) -> None:
+    """Drop a kept token, so that it is accepted once more."""
+    await conn.execute(delete(seen_tokens).where(seen_tokens.c.scope == scope, seen_tokens.c.token == token))
+
+
+async def prune_seen_tokens(conn: AsyncConnection, now: datetime, batch_size: int) -> int:
+    """Delete up to ``batch_size`` tokens expired at ``now``; returns how many went."""
+    key = (seen_tokens.c.scope, seen_tokens.c.token)
+    expired = select(*key).where(seen_tokens.c.expires_at <= now).limit(batch_size)
+    return (await conn.execute(delete(seen_tokens).where(tuple_(*key).in_(expired)))).rowcount
