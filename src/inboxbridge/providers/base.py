@@ -15,6 +15,7 @@ __all__ = [
     "CustomerLookup",
     "CustomerLookupError",
     "FoundCustomer",
+    "OneTimeProof",
     "PayloadError",
     "SignatureError",
     "SkippedEvent",
@@ -139,3 +140,15 @@ class CustomerLookup(Protocol):
     async def find_customer(self, ref: str) -> FoundCustomer:
         """The customer ``ref`` names; raises :class:`CustomerLookupError`."""
         ...
+
+
+@dataclass(frozen=True)
+class OneTimeProof:
+    """A value a provider signs that no two genuine requests share (Mailgun's ``token``), with the time its
+    signature stops being accepted anyway. When the signature does not cover the body, a captured request's proof
+    could be reused with another body inside that window: the server accepts each proof once. A source whose
+    requests carry one has a ``one_time_proof(request) -> OneTimeProof`` method, called once ``verify`` passed."""
+
+    value: str
+    valid_until: datetime
+

@@ -18,9 +18,12 @@ and parsed in a worker thread, so that reading it never holds up the other reque
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +38,7 @@ from inboxbridge.events import InboundEvent
 from inboxbridge.metrics import observe_webhook, webhook_outcome
 from inboxbridge.providers import Source, SourceError, WebhookRequest
 from inboxbridge.providers.answers import Reply, reply_for
+from inboxbridge.providers.base import OneTimeProof
 from inboxbridge.server.body import BodyTooLarge, receive_body
 from inboxbridge.server.context import ServerContext
 from inboxbridge.store import StoreUnavailable
@@ -49,6 +53,9 @@ OFF_LOOP_BODY_BYTES = 64 * 1024
 """A body larger than this is verified and parsed in a worker thread; a smaller one on the event loop, where it
 costs less than the hop to a thread would."""
 UNVERIFIABLE = "the request could not be verified: checking its signature failed"
+REPLAYED = "this request's signed token was accepted before: a replayed request (nothing stored)"
+PROOF_SCOPE = "webhook-proof"
+"""The seen-tokens scope of the one-time proofs of webhooks."""
 
 Answer = tuple[int, dict[str, Any]]
 """A status and the JSON object answered with it."""
@@ -194,10 +201,32 @@ async def _handle(service: ServerContext, tenant_name: str, source_name: str, sc
         body=body,
         received_at=datetime.now(UTC),
     )
-    try:
-        events = await _read(source, webhook, tenant_name)
-    except SourceError as exc:
-        return await _quarantine(service, tenant_name, source_name, webhook, exc)
+    read = await _read(source, webhook, tenant_name)
+    proof = None
+    if read.proof is not None:
+        proof = _proof_key(tenant_name, source_name, read.proof)
+        try:
+            fresh = await service.ledger.remember_token(PROOF_SCOPE, proof, read.proof.valid_until)
+        except StoreUnavailable as exc:
+            log.error("checking a one-time proof failed", tenant=tenant_name, source=source_name, error=str(exc))
+            return _error(503, "the event store is unavailable; retry later")
+        if not fresh:
+            return _error(401, REPLAYED)
+    answer = await _store(service, tenant_name, source_name, webhook, read)
+    if answer[0] == 503 and proof is not None:
+        # Nothing was kept: the provider's retry, with the same proof, must be let in.
+        with contextlib.suppress(StoreUnavailable):
+            await service.ledger.forget_token(PROOF_SCOPE, proof)
+    return answer
+
+
+async def _store(
+    service: ServerContext, tenant_name: str, source_name: str, webhook: WebhookRequest, read: _Read
+) -> Answer:
+    """Keep what a verified request carries: its events, or the request itself when it cannot be read."""
+    if read.error is not None:
+        return await _quarantine(service, tenant_name, source_name, webhook, read.error)
+    events = read.events
     if not events:
         # Event types the source does not sync: a 2xx tells the provider to stop retrying them.
         log.info("webhook ignored", tenant=tenant_name, source=source_name)
@@ -213,6 +242,20 @@ async def _handle(service: ServerContext, tenant_name: str, source_name: str, sc
         service.wake_worker()
     answer = {"accepted": accepted, "duplicates": len(results) - accepted, "eventIds": [r.event_id for r in results]}
     return (202 if accepted else 200), answer
+
+
+def _proof_key(tenant: str, source: str, proof: OneTimeProof) -> str:
+    """How a request's one-time proof is remembered: per tenant and source, hashed to a bounded length."""
+    return hashlib.sha256(f"{tenant}\x1f{source}\x1f{proof.value}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A verified request: its one-time proof, if its source has one, and its events or why they cannot be read."""
+
+    proof: OneTimeProof | None
+    events: list[InboundEvent]
+    error: SourceError | None = None
 
 
 class _Refused(Exception):
@@ -237,19 +280,26 @@ def _fault(error: Exception) -> str:
     return f"{type(error).__name__}: {error}{where}"
 
 
-def _verify_and_parse(source: Source, webhook: WebhookRequest, tenant: str) -> list[InboundEvent]:
-    """The request's events once its signature is checked: :class:`_Refused` when it is not the provider's, the
-    source's :class:`SourceError` when its body cannot be read."""
+def _verify_and_parse(source: Source, webhook: WebhookRequest, tenant: str) -> _Read:
+    """The request once its signature is checked (:class:`_Refused` when it is not the provider's): its one-time
+    proof, and its events or the source's :class:`SourceError` when its body cannot be read."""
+    proof: OneTimeProof | None = None
     try:
         source.verify(webhook)
+        one_time_proof: Callable[[WebhookRequest], OneTimeProof] | None = getattr(source, "one_time_proof", None)
+        if one_time_proof is not None:
+            proof = one_time_proof(webhook)
     except SourceError as exc:
         raise _Refused(exc.status, exc.reason) from None
     except Exception as exc:
         raise _Refused(401, UNVERIFIABLE, _fault(exc)) from None
-    return source.parse(webhook, tenant=tenant)
+    try:
+        return _Read(proof, source.parse(webhook, tenant=tenant))
+    except SourceError as exc:
+        return _Read(proof, [], exc)
 
 
-async def _read(source: Source, webhook: WebhookRequest, tenant: str) -> list[InboundEvent]:
+async def _read(source: Source, webhook: WebhookRequest, tenant: str) -> _Read:
     """:func:`_verify_and_parse`, in a worker thread when the body is larger than :data:`OFF_LOOP_BODY_BYTES`."""
     if len(webhook.body) <= OFF_LOOP_BODY_BYTES:
         return _verify_and_parse(source, webhook, tenant)

@@ -23,7 +23,7 @@ from pydantic import Field, SecretStr
 
 from inboxbridge.events import InboundEvent
 from inboxbridge.providers.answers import Reply, refused_for_good
-from inboxbridge.providers.base import PayloadError, SignatureError, WebhookRequest
+from inboxbridge.providers.base import OneTimeProof, PayloadError, SignatureError, WebhookRequest
 from inboxbridge.providers.email.mail import (
     EmailSettings,
     Mail,
@@ -190,6 +190,16 @@ class MailgunSource(MailSource[MailgunSourceConfig]):
     def answer(self, status: int, outcome: Mapping[str, Any]) -> Reply | None:
         """Mailgun retries a route's POST for hours unless it gets 200, or 406 for "do not retry"."""
         return refused_for_good(status, outcome, 406)
+
+    def one_time_proof(self, request: WebhookRequest) -> OneTimeProof:
+        """The ``token`` of a verified request: Mailgun signs only it and the timestamp, never the mail, so each
+        token is accepted once, until its timestamp leaves the ``max_age_seconds`` window."""
+        form = parse_form(request.headers.get("content-type"), request.body)
+        sent_at = unix_stamp(form.text("timestamp") or "")
+        token = form.text("token")
+        if sent_at is None or not token:
+            raise SignatureError('the "timestamp" and "token" fields are needed to accept the request once')
+        return OneTimeProof(token.strip(), sent_at + timedelta(seconds=self._config.max_age_seconds))
 
     def verify(self, request: WebhookRequest) -> None:
         """Check the form's ``timestamp``, ``token`` and ``signature`` against the signing key."""
