@@ -211,6 +211,30 @@ FINDINGS = [
         "`test_attacks_admin_pages.py`, `tests/sandbox/test_guard.py`",
     ),
     (
+        "security: template secret",
+        "Every site that installed the app got the same `[wix_app.sources]` secret, which does not cover the tenant: "
+        "a genuine signed request replayed to another site's URL was stored for that site.",
+        "`site_secrets.py`: each installed site's secret derived from the template (HMAC of tenant and source), "
+        "`inboxbridge secret` prints it; provider-issued secrets refused as templates.",
+        "`test_attacks_wix_app.py`, `tests/test_site_secrets.py`",
+    ),
+    (
+        "security: app events",
+        "App events matched `instanceId` against configured tenant names (stopping an unrelated API-key tenant); a "
+        "captured App Removed could be replayed after a reinstall; a token with no `exp` and `iat=0` was accepted.",
+        "`server/wix_events.py`: instance ids matched only against app tenants; `exp` and `iat` required (an hour at "
+        "most, 60 s leeway); each event handled once (the store's seen tokens).",
+        "`test_attacks_wix_app.py`, `tests/server/test_wix_events.py`",
+    ),
+    (
+        "security: Mailgun replay",
+        "Mailgun signs its timestamp and token, not the mail: a captured signature could be reused with another "
+        "sender inside the freshness window and land as the customer's words.",
+        "`server/webhooks.py` one-time proofs: each Mailgun token accepted once per source, kept until its window "
+        "ends; a replay is 401.",
+        "`tests/server/test_one_time_proofs.py`",
+    ),
+    (
         "bad input: schemathesis",
         "A path with a newline in it matched no route of the app's router (its catch-all mount stops at a "
         "newline): 500.",
