@@ -223,6 +223,11 @@ class RetentionSettings(_Strict):
     """How long delivered events and their attempts are kept; dead letters are kept until replayed or dropped."""
 
     delivered_days: float = Field(default=30.0, gt=0)
+    quarantine_days: float = Field(default=30.0, gt=0)
+    """Kept requests (quarantine) not seen again for this long are deleted."""
+    quarantine_per_source: int = Field(default=1000, ge=10)
+    """At most this many kept requests per tenant and source: past it, the one last seen longest ago goes, so a
+    sender that fills the quarantine cannot fill the disk."""
     prune_interval_seconds: float = Field(default=300.0, gt=0)
     batch_size: int = Field(default=1000, ge=1)
 

@@ -33,11 +33,17 @@ class Retention:
 
     async def prune_once(self) -> dict[str, int]:
         """One pass: every delivered event older than the retention age, with its attempts, expired caches and
-        expired seen tokens; returns how many rows of each went."""
+        expired seen tokens, kept requests past their age or their source's bound; returns how many rows of each
+        went."""
         removed = await self.ledger.prune(
             timedelta(days=self.settings.delivered_days), batch_size=self.settings.batch_size
         )
         removed["seen_tokens"] = await self.ledger.prune_seen_tokens(batch_size=self.settings.batch_size)
+        removed["quarantine"] = await self.ledger.prune_quarantine(
+            timedelta(days=self.settings.quarantine_days),
+            self.settings.quarantine_per_source,
+            batch_size=self.settings.batch_size,
+        )
         self.runs += 1
         if any(removed.values()):
             log.info("pruned", **removed)

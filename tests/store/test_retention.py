@@ -42,6 +42,7 @@ async def test_old_deliveries_go_dead_letters_and_backlog_stay(store: Store, clo
         "contact_cache": 0,
         "conversation_cache": 0,
         "seen_tokens": 0,
+        "quarantine": 0,
     }
 
 

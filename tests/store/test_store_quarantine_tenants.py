@@ -98,3 +98,27 @@ async def test_quarantine_keeps_one_row_per_distinct_body(store: Store, clock: M
     assert len(await store.ledger.list_quarantine()) == 5
     with pytest.raises(ValueError, match="unknown quarantine kind"):
         await keep(b"x", kind="odd")
+
+
+async def test_the_quarantine_is_bounded_per_source_and_pruned_by_age(store: Store, clock: ManualClock) -> None:
+    """A sender filling a source's quarantine keeps only the newest rows of that source; rows not seen again for
+    the retention age go; other sources keep theirs."""
+    from datetime import timedelta
+
+    async def keep(body: bytes, source: str = "chat") -> int:
+        return await store.ledger.quarantine(
+            tenant="acme", source=source, reason="bad", method="POST", url="https://h/x", headers={}, body=body
+        )
+
+    old = await keep(b"old", source="sms")
+    clock.advance(40 * 86400)
+    chat = [await keep(f"body {i}".encode()) for i in range(15)]
+    clock.advance(1)
+    assert await keep(b"body 0") == chat[0]  # seen again: now the newest of its source
+
+    removed = await store.ledger.prune_quarantine(timedelta(days=30), per_source=10, batch_size=3)
+
+    assert removed == 6  # five past the bound, one too old
+    left = {row.id for row in await store.ledger.list_quarantine()}
+    assert left == {chat[0], *chat[6:]}
+    assert old not in left

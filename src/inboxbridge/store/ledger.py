@@ -204,6 +204,20 @@ class Ledger:
         async with self._db.transaction("forgetting a token", write=True) as conn:
             await ledger.forget_token(conn, scope, token)
 
+    async def prune_quarantine(self, older_than: timedelta, per_source: int, batch_size: int = 1000) -> int:
+        """Delete kept requests not seen for ``older_than``, and those past the ``per_source`` last seen of each
+        tenant and source, in short transactions of ``batch_size``; returns how many went."""
+        if batch_size <= 0:
+            raise ValueError("batch_size must be positive")
+        removed = 0
+        while True:
+            async with self._db.transaction("pruning the quarantine", write=True) as conn:
+                gone = await ledger.prune_quarantine(conn, self._db.now() - older_than, per_source, batch_size)
+            removed += gone
+            if gone < batch_size:
+                return removed
+            await asyncio.sleep(0)
+
     async def prune_seen_tokens(self, batch_size: int = 1000) -> int:
         """Delete the remembered tokens whose time is up, in short transactions of ``batch_size``; returns how
         many went."""

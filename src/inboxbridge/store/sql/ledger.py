@@ -51,6 +51,7 @@ __all__ = [
     "oldest_pending_received",
     "oldest_pending_received_by_tenant",
     "prune_delivered",
+    "prune_quarantine",
     "prune_seen_tokens",
     "remember_token",
     "upsert_tenant",
@@ -358,3 +359,26 @@ async def prune_seen_tokens(conn: AsyncConnection, now: datetime, batch_size: in
     key = (seen_tokens.c.scope, seen_tokens.c.token)
     expired = select(*key).where(seen_tokens.c.expires_at <= now).limit(batch_size)
     return (await conn.execute(delete(seen_tokens).where(tuple_(*key).in_(expired)))).rowcount
+
+
+async def prune_quarantine(
+    conn: AsyncConnection, older_than: datetime, per_source: int, batch_size: int
+) -> int:
+    """Delete up to ``batch_size`` kept requests last seen before ``older_than``, or past the newest ``per_source``
+    of their tenant and source; returns how many went."""
+    last_seen = func.coalesce(quarantine.c.last_seen_at, quarantine.c.received_at)
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(quarantine.c.tenant_id, quarantine.c.source),
+            order_by=(last_seen.desc(), quarantine.c.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = select(quarantine.c.id, last_seen.label("seen"), rank).subquery("ranked")
+    doomed = (
+        select(ranked.c.id)
+        .where((ranked.c.seen < older_than) | (ranked.c.rank > per_source))
+        .limit(batch_size)
+    )
+    return (await conn.execute(delete(quarantine).where(quarantine.c.id.in_(doomed)))).rowcount
