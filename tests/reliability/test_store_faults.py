@@ -44,11 +44,12 @@ def sandbox() -> Iterator[SandboxServer]:
 
 @contextlib.contextmanager
 def small_disk(folder: Path) -> Iterator[Path]:
-    """A 32 MiB tmpfs at ``folder``, unmounted at the end."""
+    """A 128 MiB tmpfs at ``folder``, unmounted at the end (room for the store's write-ahead log to grow between
+    checkpoints under a stream, so that only the filler fills it)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(folder)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(folder)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
