@@ -1,7 +1,7 @@
 """Store-faults suite: the database on a full disk, and PostgreSQL unreachable mid-run. Ingest answers 503 with
 Retry-After (so providers retry), recovers by itself, and nothing accepted is lost, duplicated or reordered.
 
-The disk is real: a 32 MiB tmpfs mounted for the test (room for SQLite's write-ahead log, which grows to about
+The disk is real: a 128 MiB tmpfs mounted for the test (room for SQLite's write-ahead log, which grows to about
 4 MiB between checkpoints, once the filler is gone) (root only; as root, chmod stops no writes), filled with a
 file until the kernel says ENOSPC. (A filesystem cannot be made read-only under a running service: the kernel
 refuses to remount it while the database files are open for writing; and the service refuses to start on a
@@ -104,7 +104,7 @@ def test_full_disk(sandbox: SandboxServer, tmp_path: Path, figures: Figures, cha
         Figure(
             "store faults",
             "SQLite: full disk",
-            f"the database on a 32 MiB tmpfs, filled until ENOSPC and freed again, {rounds} time(s), under a "
+            f"the database on a 128 MiB tmpfs, filled until ENOSPC and freed again, {rounds} time(s), under a "
             "steady stream",
             result.expected,
             f"{rounds} disk-full periods; {stream.statuses[503]} webhooks answered 503",
